@@ -1,0 +1,120 @@
+/**
+ * buildApp(config): the whole proxy as a Fastify instance, without a process around it,
+ * so tests build it directly and main.ts only reads the environment and listens.
+ */
+import { createHash } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { Pool } from 'undici';
+import { adminPlugin, ADMIN_PREFIX } from './admin.js';
+import type { Config } from './config/load.js';
+import { isProxyError, ProxyError } from './errors.js';
+import { loggerOptions } from './logging.js';
+import { requestToken } from './oauth/grant.js';
+import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
+import { proxyPlugin } from './proxy/plugin.js';
+
+export interface AppOptions {
+  /** A ready pino logger (tests pass one that writes to a sink). */
+  readonly logger?: Logger;
+  /** Clock for token lifetimes (tests pass a fake one). */
+  readonly now?: () => number;
+  readonly tokenHooks?: Partial<TokenHooks>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tokens: TokenManager;
+  }
+}
+
+/** One token per configured credential: the key identifies the credential without holding a secret. */
+function credentialKey(config: Config): string {
+  return createHash('sha256')
+    .update([config.suitecrmUrl.href, config.tokenPath, config.grantType, config.clientId, config.username ?? ''].join('\n'))
+    .digest('hex');
+}
+
+function errorStatus(err: FastifyError): number {
+  const status = err.statusCode ?? 500;
+  return status >= 400 && status < 600 ? status : 500;
+}
+
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const logger = options.logger ?? pino(loggerOptions(config.logLevel));
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // One request line of our own (onResponse below) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    exposeHeadRoutes: false,
+    forceCloseConnections: 'idle',
+    // Longer than common client idle timeouts, so the client closes first and never hits a dead socket.
+    keepAliveTimeout: 72_000,
+  });
+
+  const origin = config.suitecrmUrl.origin;
+  const connect = { timeout: config.upstreamConnectTimeoutMs };
+  const apiPool = new Pool(origin, { connections: config.upstreamConnections, connect, keepAliveTimeout: 4_000, keepAliveTimeoutThreshold: 1_000 });
+  // Token requests get their own small pool so they never queue behind slow API calls.
+  const tokenPool = new Pool(origin, { connections: 2, connect });
+
+  const tokens = new TokenManager({
+    grantType: config.grantType,
+    initialRefreshToken: config.refreshToken,
+    refreshMarginMs: config.refreshMarginMs,
+    tokenRetryMaxMs: config.tokenRetryMaxMs,
+    credentialsRetryMs: config.credentialsRetryMs,
+    credentialKey: credentialKey(config),
+    logger,
+    now: options.now,
+    hooks: options.tokenHooks,
+    fetchToken: (request) => requestToken(config, tokenPool, request, options.now),
+  });
+  app.decorate('tokens', tokens);
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const proxyError = isProxyError(err)
+      ? err
+      : errorStatus(err) < 500
+        ? new ProxyError('BAD_REQUEST', err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' ? 'the body does not match Content-Length' : 'the request could not be read')
+        : new ProxyError('INTERNAL_ERROR', 'the proxy failed unexpectedly; see its log');
+    if (proxyError.status >= 500 && !isProxyError(err)) request.log.error({ err }, 'unexpected error');
+    else request.log.debug({ code: proxyError.code }, proxyError.detail);
+    reply.code(proxyError.status).headers(proxyError.headers()).send(proxyError.toJsonApi());
+  });
+
+  app.setNotFoundHandler((_request, reply) => {
+    const err = new ProxyError('NOT_FOUND', 'no route');
+    reply.code(err.status).headers(err.headers()).send(err.toJsonApi());
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.url.startsWith(ADMIN_PREFIX)) return done();
+    const outcome = request.proxyOutcome;
+    request.log.info({
+      method: request.method,
+      path: request.url.split('?', 1)[0],
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      replayed: outcome?.replayed ?? false,
+      tokenWaited: outcome?.tokenWaited ?? false,
+    }, 'request');
+    done();
+  });
+
+  await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000 });
+  await app.register(proxyPlugin, {
+    dispatcher: apiPool,
+    tokens,
+    basePath: config.suitecrmUrl.pathname,
+    hostHeader: config.suitecrmUrl.host,
+    timeoutMs: config.upstreamTimeoutMs,
+    replayBodyLimitBytes: config.replayBodyLimitBytes,
+  });
+
+  app.addHook('onClose', async () => {
+    await Promise.all([apiPool.close(), tokenPool.close()]);
+  });
+  return app;
+}

@@ -1,0 +1,98 @@
+/**
+ * Every error the proxy itself answers with: a stable code, an HTTP status and a title.
+ * Responses are JSON:API error documents so SuiteCRM clients parse them like SuiteCRM's own,
+ * and carry `x-suitecrm-proxy-error: <code>` so callers can tell them from SuiteCRM's.
+ * Details name what failed and what to check; they never contain a secret or an upstream body.
+ */
+
+export const ERROR_CODES = {
+  TOKEN_UNAVAILABLE: { status: 503, title: 'No SuiteCRM access token is available' },
+  CREDENTIALS_REJECTED: { status: 503, title: 'SuiteCRM rejected the configured credentials' },
+  UPSTREAM_UNREACHABLE: { status: 502, title: 'SuiteCRM could not be reached' },
+  UPSTREAM_TIMEOUT: { status: 504, title: 'SuiteCRM did not answer in time' },
+  BAD_REQUEST: { status: 400, title: 'The request is malformed' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  NOT_FOUND: { status: 404, title: 'No such proxy endpoint' },
+  SHUTTING_DOWN: { status: 503, title: 'The proxy is shutting down' },
+  INTERNAL_ERROR: { status: 500, title: 'The proxy failed unexpectedly' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export const PROXY_ERROR_HEADER = 'x-suitecrm-proxy-error';
+export const JSON_API_CONTENT_TYPE = 'application/vnd.api+json';
+
+export class ProxyError extends Error {
+  readonly status: number;
+  readonly title: string;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    options: { cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
+    super(`${code}: ${detail}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ProxyError';
+    this.status = ERROR_CODES[code].status;
+    this.title = ERROR_CODES[code].title;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  readonly retryAfterSeconds: number | undefined;
+
+  toJsonApi(): string {
+    return JSON.stringify({
+      errors: [{ status: String(this.status), code: this.code, title: this.title, detail: this.detail }],
+    });
+  }
+
+  /** Headers that go with the error response. */
+  headers(): Record<string, string> {
+    const headers: Record<string, string> = {
+      'content-type': JSON_API_CONTENT_TYPE,
+      'cache-control': 'no-store',
+      [PROXY_ERROR_HEADER]: this.code,
+    };
+    if (this.retryAfterSeconds !== undefined) {
+      headers['retry-after'] = String(Math.max(1, Math.ceil(this.retryAfterSeconds)));
+    }
+    return headers;
+  }
+}
+
+export function isProxyError(err: unknown): err is ProxyError {
+  return err instanceof ProxyError;
+}
+
+/** Network error codes (undici and Node) that mean the upstream cannot be reached or dropped us. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_INFO', 'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+
+/** The error code of a network error, looking through `cause` chains (fetch wraps them). */
+export function networkErrorCode(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || TIMEOUT_CODES.has(code))) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export function isTimeoutCode(code: string | undefined): boolean {
+  return code !== undefined && TIMEOUT_CODES.has(code);
+}
+
+/** Maps a failure while talking to SuiteCRM's API to our error. */
+export function upstreamError(err: unknown): ProxyError {
+  const code = networkErrorCode(err);
+  if (isTimeoutCode(code)) {
+    return new ProxyError('UPSTREAM_TIMEOUT', `SuiteCRM did not answer in time (${code}); check UPSTREAM_TIMEOUT_SECONDS and the SuiteCRM server load`, { cause: err });
+  }
+  return new ProxyError('UPSTREAM_UNREACHABLE', `the connection to SuiteCRM failed (${code ?? 'network error'}); check SUITECRM_URL and that SuiteCRM is up`, { cause: err, retryAfterSeconds: 1 });
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * Process entry: read the environment, build the app, listen, close on signals.
+ * A bad setting exits at once with one line naming it, and no stack trace.
+ */
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config/load.js';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`suitecrm-auth-proxy: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const app = await buildApp(config);
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) process.exit(1);
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    app.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    process.stderr.write(`suitecrm-auth-proxy: cannot listen on ${config.host}:${config.port} (${code}); check PROXY_HOST and PROXY_PORT\n`);
+    process.exit(1);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`suitecrm-auth-proxy: failed to start: ${(err as Error).message}\n`);
+  process.exit(1);
+});
