@@ -10,6 +10,7 @@ import { adminPlugin, ADMIN_PREFIX } from './admin.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError } from './errors.js';
 import { loggerOptions } from './logging.js';
+import { installMetrics, ProxyMetrics } from './metrics.js';
 import { requestToken } from './oauth/grant.js';
 import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
 import { proxyPlugin } from './proxy/plugin.js';
@@ -25,6 +26,7 @@ export interface AppOptions {
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenManager;
+    metrics: ProxyMetrics;
   }
 }
 
@@ -59,6 +61,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Token requests get their own small pool so they never queue behind slow API calls.
   const tokenPool = new Pool(origin, { connections: 2, connect });
 
+  const metrics = new ProxyMetrics();
   const tokens = new TokenManager({
     grantType: config.grantType,
     initialRefreshToken: config.refreshToken,
@@ -68,10 +71,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     credentialKey: credentialKey(config),
     logger,
     now: options.now,
-    hooks: options.tokenHooks,
+    hooks: metrics.tokenHooks(options.tokenHooks),
     fetchToken: (request) => requestToken(config, tokenPool, request, options.now),
   });
   app.decorate('tokens', tokens);
+  metrics.watchTokens(tokens);
+  app.decorate('metrics', metrics);
+  installMetrics(app, metrics);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const proxyError = isProxyError(err)
