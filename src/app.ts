@@ -14,6 +14,7 @@ import { installMetrics, ProxyMetrics } from './metrics.js';
 import { requestToken } from './oauth/grant.js';
 import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
 import { proxyPlugin } from './proxy/plugin.js';
+import { installDrainGuard } from './shutdown.js';
 import { upstreamTlsOptions } from './upstream-tls.js';
 
 export interface AppOptions {
@@ -49,7 +50,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     loggerInstance: logger as FastifyBaseLogger,
     // One request line of our own (onResponse below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // Requests arriving during the drain get our own JSON:API 503 (installDrainGuard) instead.
+    return503OnClosing: false,
     exposeHeadRoutes: false,
     forceCloseConnections: 'idle',
     // Longer than common client idle timeouts, so the client closes first and never hits a dead socket.
@@ -78,6 +80,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.decorate('tokens', tokens);
   metrics.watchTokens(tokens);
   app.decorate('metrics', metrics);
+  const isAccepting = installDrainGuard(app);
   installMetrics(app, metrics);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
@@ -110,7 +113,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     done();
   });
 
-  await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000 });
+  await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting });
   await app.register(proxyPlugin, {
     dispatcher: apiPool,
     tokens,
