@@ -4,35 +4,19 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config/load.js';
 import { PROXY_ERROR_HEADER } from '../../src/errors.js';
-import { DEFAULT_CLIENTS, startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm/index.js';
-import { logSink } from '../support/log-sink.js';
+import { startFakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { parseExposition } from '../support/prometheus-text.js';
-
-const client = DEFAULT_CLIENTS[0]!;
-
-function proxyEnv(fake: FakeSuiteCrm): Record<string, string> {
-  return { SUITECRM_URL: fake.url, SUITECRM_CLIENT_ID: client.id, SUITECRM_CLIENT_SECRET: client.secret, LOG_LEVEL: 'debug' };
-}
-
-/** Polls a condition on an event-driven state; bounded, generous for a loaded 2-core machine. */
-async function until(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !condition();) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { CC_ENV, startProxy } from '../support/proxy-harness.js';
+import { until } from '../support/wait.js';
 
 test('metrics after a scripted run match what clients saw and what SuiteCRM recorded', async (t) => {
   const fake = await startFakeSuiteCrm();
   t.after(() => fake.close());
   const clock = { now: Date.now() };
-  const sink = logSink('debug');
-  const app = await buildApp(loadConfig(proxyEnv(fake)), { logger: sink.logger, now: () => clock.now });
-  t.after(() => app.close());
-  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const proxy = await startProxy(fake.url, {}, { now: () => clock.now });
+  t.after(() => proxy.close());
+  const { app, url: base } = proxy;
 
   /** What the clients saw, by "METHOD class". */
   const seen = new Map<string, number>();
@@ -77,9 +61,9 @@ test('metrics after a scripted run match what clients saw and what SuiteCRM reco
   await until('the refresh-ahead token', () => fake.grantsIssued() === issuedBefore + 1 && !app.tokens.status().renewing);
 
   // In flight: one request held by a slow SuiteCRM.
-  fake.faults.apiDelayMs = 2000;
+  fake.faults.apiDelayMs = 3000;
   const slow = send('GET', '/Api/V8/module/Contacts');
-  await until('the slow request to reach SuiteCRM', () => fake.requests.some((r) => r.path === '/Api/V8/module/Contacts' && r.status === 0)).catch((e) => { console.log(fake.requests.map(r => [r.path, r.status]), sink.text().slice(-3000)); throw e; });
+  await until('the slow request to reach SuiteCRM', () => fake.requests.some((r) => r.path === '/Api/V8/module/Contacts' && r.status === 0));
   const during = parseExposition((await app.inject({ url: '/_proxy/metrics' })).body);
   assert.equal(during.value('suitecrm_proxy_requests_in_flight'), 1);
   assert.equal((await slow).status, 200);
@@ -94,7 +78,7 @@ test('metrics after a scripted run match what clients saw and what SuiteCRM reco
   assert.equal(scrape.status, 200);
   assert.match(scrape.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
   const text = await scrape.text();
-  assert.ok(!text.includes(client.secret) && !text.includes('Bearer'), 'no secret or token in the metrics');
+  assert.ok(!text.includes(CC_ENV.SUITECRM_CLIENT_SECRET) && !text.includes('Bearer'), 'no secret or token in the metrics');
   const m = parseExposition(text);
 
   for (const [key, count] of seen) {
@@ -104,7 +88,7 @@ test('metrics after a scripted run match what clients saw and what SuiteCRM reco
   assert.equal(m.sum('suitecrm_proxy_requests_total'), [...seen.values()].reduce((a, b) => a + b, 0), 'only proxied requests are counted');
   assert.equal(m.value('suitecrm_proxy_upstream_duration_seconds_count'), answeredByUpstream);
   assert.equal(m.value('suitecrm_proxy_upstream_duration_seconds_bucket', { le: '+Inf' }), answeredByUpstream);
-  assert.ok(m.value('suitecrm_proxy_upstream_duration_seconds_sum') >= 2, 'the 2 s slow answer is in the sum');
+  assert.ok(m.value('suitecrm_proxy_upstream_duration_seconds_sum') >= 3, 'the 3 s slow answer is in the sum');
 
   assert.equal(m.value('suitecrm_proxy_replays_total', { outcome: 'success' }), 1);
   assert.equal(m.value('suitecrm_proxy_replays_total', { outcome: 'rejected' }), 1);
@@ -136,25 +120,23 @@ test('metrics after a scripted run match what clients saw and what SuiteCRM reco
 test('each app has its own registry', async (t) => {
   const fake = await startFakeSuiteCrm();
   t.after(() => fake.close());
-  const config = loadConfig(proxyEnv(fake));
-  const first = await buildApp(config, { logger: logSink().logger });
-  const second = await buildApp(config, { logger: logSink().logger });
+  const first = await startProxy(fake.url);
+  const second = await startProxy(fake.url);
   t.after(() => Promise.all([first.close(), second.close()]));
-  assert.equal((await first.inject({ url: '/Api/V8/module/Accounts' })).statusCode, 200);
-  const one = parseExposition((await first.inject({ url: '/_proxy/metrics' })).body);
-  const two = parseExposition((await second.inject({ url: '/_proxy/metrics' })).body);
+  assert.equal((await fetch(`${first.url}/Api/V8/module/Accounts`)).status, 200);
+  const one = parseExposition(await (await fetch(`${first.url}/_proxy/metrics`)).text());
+  const two = parseExposition(await (await fetch(`${second.url}/_proxy/metrics`)).text());
   assert.equal(one.value('suitecrm_proxy_requests_total', { method: 'GET', status_class: '2xx' }), 1);
   assert.equal(two.sum('suitecrm_proxy_requests_total'), 0);
   assert.equal(two.value('suitecrm_proxy_token_expires_in_seconds'), 0, 'no token yet');
 });
 
-test('unknown methods are counted as other', async (t) => {
+test('methods outside the proxied set are counted as other', async (t) => {
   const fake = await startFakeSuiteCrm();
   t.after(() => fake.close());
-  const app = await buildApp(loadConfig(proxyEnv(fake)), { logger: logSink().logger });
-  t.after(() => app.close());
-  const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  assert.equal((await fetch(`${base}/Api/V8/module/Accounts`, { method: 'PROPFIND' })).status, 404);
-  const m = parseExposition((await app.inject({ url: '/_proxy/metrics' })).body);
+  const proxy = await startProxy(fake.url);
+  t.after(() => proxy.close());
+  assert.equal((await fetch(`${proxy.url}/Api/V8/module/Accounts`, { method: 'PROPFIND' })).status, 404);
+  const m = parseExposition(await (await fetch(`${proxy.url}/_proxy/metrics`)).text());
   assert.equal(m.value('suitecrm_proxy_requests_total', { method: 'other', status_class: '4xx' }), 1);
 });

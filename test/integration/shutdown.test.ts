@@ -10,17 +10,16 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { Client } from 'undici';
-import { DEFAULT_CLIENTS, startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm/index.js';
+import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
+import { CC_ENV } from '../support/proxy-harness.js';
 import { startProxyProcess, type ProxyProcess } from '../support/proxy-process.js';
-import { until } from '../support/wait.js';
-
-const client = DEFAULT_CLIENTS[0]!;
+import { settledCheck, until } from '../support/wait.js';
 
 async function setup(t: TestContext, extra: Record<string, string> = {}): Promise<{ fake: FakeSuiteCrm; proxy: ProxyProcess }> {
   const fake = await startFakeSuiteCrm();
   t.after(() => fake.close());
   const proxy = await startProxyProcess({
-    SUITECRM_URL: fake.url, SUITECRM_CLIENT_ID: client.id, SUITECRM_CLIENT_SECRET: client.secret, ...extra,
+    SUITECRM_URL: fake.url, ...CC_ENV, ...extra,
   });
   t.after(() => {
     if (proxy.child.exitCode === null && proxy.child.signalCode === null) proxy.child.kill('SIGKILL');
@@ -95,13 +94,15 @@ test('SIGTERM: in-flight requests finish, readiness turns 503, new connections a
   const probe = halfSentRequest(proxy.port, '/_proxy/readyz');
   await probe.ready;
   const upload = slowUpload(proxy, '/Api/V8/custom/echo', Buffer.alloc(200_000, 'u'));
-  fake.faults.apiDelayMs = 1500;
+  fake.faults.apiDelayMs = 3000;
   const slow = get(proxy, '/Api/V8/module/Contacts');
+  const slowSettled = settledCheck(slow);
   await until('the slow request to reach SuiteCRM', () => fake.requests.some((r) => r.path === '/Api/V8/module/Contacts' && r.status === 0));
 
   proxy.child.kill('SIGTERM');
   const started = await proxy.waitForEvent('shutdown_started');
   assert.equal(started.signal, 'SIGTERM');
+  assert.equal(slowSettled(), false, 'the slow request was still in flight when the drain began');
   await until('new connections to be refused', () => connectionRefused(proxy.port));
 
   const readiness = await probe.finish();
@@ -125,11 +126,13 @@ test('SIGTERM: in-flight requests finish, readiness turns 503, new connections a
 test('SIGTERM during a 401 replay: the replay gets its new token and finishes', async (t) => {
   const { fake, proxy } = await setup(t);
   fake.revokeAll();
-  fake.faults.tokenDelayMs = 1500;
+  fake.faults.tokenDelayMs = 3000;
   const pending = get(proxy, '/Api/V8/module/Accounts');
+  const settled = settledCheck(pending);
   await until('SuiteCRM to answer 401', () => fake.requests.some((r) => r.status === 401));
   proxy.child.kill('SIGTERM');
   await proxy.waitForEvent('shutdown_started');
+  assert.equal(settled(), false, 'the replay was waiting for its token when the drain began');
   const answer = await pending;
   assert.equal(answer.status, 200);
   const [rejected, replayed] = fake.requests.slice(-2);

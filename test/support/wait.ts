@@ -5,3 +5,13 @@ export async function until(what: string, condition: () => boolean | Promise<boo
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** A check telling whether `promise` has settled (resolved or rejected) yet. */
+export function settledCheck(promise: Promise<unknown>): () => boolean {
+  let settled = false;
+  const mark = (): void => {
+    settled = true;
+  };
+  promise.then(mark, mark);
+  return () => settled;
+}
