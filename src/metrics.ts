@@ -2,8 +2,9 @@
  * Prometheus metrics (prom-client), served at GET /_proxy/metrics.
  *
  * Every app owns its Registry, so tests can build several apps in one process. The per-request
- * work is kept small: label values come from small fixed sets, the label objects are built once
- * at start-up, the status class is arithmetic, and gauges are read only when scraped.
+ * work is a few array increments (metric-series.ts): label values come from small fixed sets whose
+ * label objects are built once, the status class is arithmetic, and prom-client only sees the
+ * totals (and the gauges are only read) when scraped.
  * The proxy's own endpoints (/_proxy/...) are not counted as proxied requests.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -11,6 +12,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { ADMIN_PREFIX } from './admin.js';
 import type { GrantType } from './config/settings.js';
 import { PROXY_ERROR_HEADER } from './errors.js';
+import { BucketHistogram, SeriesCounter } from './metric-series.js';
 import type { TokenHooks, TokenManager } from './oauth/token-manager.js';
 import { PROXIED_METHODS } from './proxy/plugin.js';
 
@@ -22,30 +24,26 @@ const METHODS = [...PROXIED_METHODS, 'other'] as const;
 const OTHER_METHOD = METHODS.length - 1;
 const METHOD_INDEX = new Map<string, number>(PROXIED_METHODS.map((method, i) => [method, i]));
 
-/**
- * Labels of suitecrm_proxy_requests_total. A new per-request label (e.g. the inbound caller)
- * is one more name here plus its value in `requestLabels` below.
- */
-const REQUEST_LABEL_NAMES = ['method', 'status_class'] as const;
-type RequestLabels = Record<(typeof REQUEST_LABEL_NAMES)[number], string>;
+/** Series of suitecrm_proxy_requests_total: every method x status class, built once. */
+const REQUEST_SERIES = METHODS.flatMap((method) => STATUS_CLASSES.map((status_class) => Object.freeze({ method, status_class })));
 
 export const REPLAY_OUTCOMES = ['success', 'rejected', 'failed'] as const;
-export type ReplayOutcome = (typeof REPLAY_OUTCOMES)[number];
 
 /** Upstream answers on loopback take milliseconds; slow SuiteCRM reports take up to a minute. */
 const UPSTREAM_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const TOKEN_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** Index into the label table: method row, status class column. */
-function statusClassIndex(status: number): number {
+/** Index into REQUEST_SERIES: method row, status class column. */
+function requestSeries(method: string, status: number): number {
   const cls = Math.trunc(status / 100) - 1;
-  return cls >= 0 && cls < STATUS_CLASSES.length ? cls : STATUS_CLASSES.length - 1;
+  const statusClass = cls >= 0 && cls < STATUS_CLASSES.length ? cls : STATUS_CLASSES.length - 1;
+  return (METHOD_INDEX.get(method) ?? OTHER_METHOD) * STATUS_CLASSES.length + statusClass;
 }
 
 /** 401 replays: the replayed request got 401 again, failed in the proxy, or got any other answer. */
-function replayOutcome(reply: FastifyReply): ReplayOutcome {
-  if (reply.hasHeader(PROXY_ERROR_HEADER)) return 'failed';
-  return reply.statusCode === 401 ? 'rejected' : 'success';
+function replayOutcome(reply: FastifyReply): number {
+  if (reply.hasHeader(PROXY_ERROR_HEADER)) return REPLAY_OUTCOMES.indexOf('failed');
+  return REPLAY_OUTCOMES.indexOf(reply.statusCode === 401 ? 'rejected' : 'success');
 }
 
 export class ProxyMetrics {
@@ -53,11 +51,10 @@ export class ProxyMetrics {
   /** Proxied requests received and not yet answered or aborted. */
   private inFlight = 0;
   private tokens: TokenManager | undefined;
-  private readonly labelTable: RequestLabels[];
 
-  private readonly requests: Counter<(typeof REQUEST_LABEL_NAMES)[number]>;
-  private readonly upstreamSeconds: Histogram;
-  private readonly replays: Counter<'outcome'>;
+  private readonly requests: SeriesCounter;
+  private readonly upstreamSeconds: BucketHistogram;
+  private readonly replays: SeriesCounter;
   private readonly tokenRequests: Counter<'grant' | 'outcome'>;
   private readonly tokenRequestSeconds: Histogram<'grant'>;
   private readonly refreshesAhead: Counter;
@@ -69,22 +66,23 @@ export class ProxyMetrics {
   };
 
   constructor() {
-    const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
-    this.labelTable = METHODS.flatMap((method) => STATUS_CLASSES.map((status_class) => Object.freeze({ method, status_class })));
-    this.requests = new Counter({
+    const registry = this.registry;
+    const registers = [registry];
+    collectDefaultMetrics({ register: registry });
+    // A per-request label such as the inbound caller: `keyLabel: 'caller'` here and the caller as
+    // the second argument of `requests.inc` in requestAnswered().
+    this.requests = new SeriesCounter({
       name: `${PREFIX}requests_total`, help: 'Requests proxied to SuiteCRM (including the proxy\'s own error answers), by method and status class.',
-      labelNames: REQUEST_LABEL_NAMES, registers,
+      labelNames: ['method', 'status_class'], series: REQUEST_SERIES, registry,
     });
-    this.upstreamSeconds = new Histogram({
+    this.upstreamSeconds = new BucketHistogram({
       name: `${PREFIX}upstream_duration_seconds`, help: 'Time SuiteCRM took to answer a proxied request with response headers (the answer passed back; a replayed request counts its replay).',
-      buckets: UPSTREAM_BUCKETS, registers,
+      buckets: UPSTREAM_BUCKETS, registry,
     });
-    this.replays = new Counter({
+    this.replays = new SeriesCounter({
       name: `${PREFIX}replays_total`, help: 'Requests replayed with a new token after SuiteCRM answered 401, by outcome: success (not 401), rejected (401 again), failed (no token or SuiteCRM unreachable).',
-      labelNames: ['outcome'], registers,
+      labelNames: ['outcome'], series: REPLAY_OUTCOMES.map((outcome) => ({ outcome })), registry, showZero: true,
     });
-    for (const outcome of REPLAY_OUTCOMES) this.replays.inc({ outcome }, 0);
     this.tokenRequests = new Counter({
       name: `${PREFIX}token_requests_total`, help: 'Token requests sent to SuiteCRM, by grant and outcome (success, rejected, misconfigured, refresh_rejected, transient).',
       labelNames: ['grant', 'outcome'], registers,
@@ -154,16 +152,11 @@ export class ProxyMetrics {
 
   requestAnswered(request: FastifyRequest, reply: FastifyReply): void {
     if (request.url.startsWith(ADMIN_PREFIX)) return;
-    this.requests.inc(this.requestLabels(request, reply.statusCode));
+    this.requests.inc(requestSeries(request.method, reply.statusCode));
     const outcome = request.proxyOutcome;
     if (outcome === null) return;
-    if (outcome.upstreamMs >= 0) this.upstreamSeconds.observe(outcome.upstreamMs / 1000);
-    if (outcome.replayed) this.replays.inc({ outcome: replayOutcome(reply) });
-  }
-
-  private requestLabels(request: FastifyRequest, status: number): RequestLabels {
-    const method = METHOD_INDEX.get(request.method) ?? OTHER_METHOD;
-    return this.labelTable[method * STATUS_CLASSES.length + statusClassIndex(status)] as RequestLabels;
+    if (outcome.upstreamMs >= 0) this.upstreamSeconds.record(outcome.upstreamMs / 1000);
+    if (outcome.replayed) this.replays.inc(replayOutcome(reply));
   }
 }
 
