@@ -103,3 +103,22 @@ export function renderSettingsMarkdown(): string {
   }
   return out.join('\n');
 }
+
+/** Every setting with its default as a YAML config file (settings without a default commented out). */
+export function renderDefaultsYaml(): string {
+  const out: string[] = [
+    '# Every suitecrm-auth-proxy setting with its default, generated from the schema',
+    '# (npm run docs:settings -- --write); do not edit. Copy what you need into your own config',
+    '# file: see suitecrm-auth-proxy.example.yaml. Settings without a default are commented out.',
+  ];
+  for (const [group, specs] of groups()) {
+    out.push('', `# ${'-'.repeat(4)} ${group} ${'-'.repeat(Math.max(4, 86 - group.length))}`);
+    for (const spec of specs) {
+      const extra = accepted(spec);
+      out.push('', ...wrap(extra ? `${spec.doc} Accepts ${extra}.` : spec.doc, 92).map((l) => `# ${l}`));
+      if (spec.secret) out.push(`# Secret: better set ${spec.env}_FILE to a file that holds it.`);
+      out.push(spec.default === undefined ? `# ${spec.env}:` : `${spec.env}: ${JSON.stringify(spec.default)}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -12,6 +12,12 @@ export const CONFIG_FILE_SETTING = 'CONFIG_FILE';
 
 const FILE_SUFFIX = '_FILE';
 
+/**
+ * Settings whose value is JSON: in a config file they may be written as YAML/JSON structures
+ * (e.g. PROXY_CLIENTS as a list of callers) and are handed to the loader as JSON text.
+ */
+const JSON_SETTINGS: ReadonlySet<string> = new Set(['PROXY_CLIENTS']);
+
 /** Keys a config file may hold: every setting and its `<NAME>_FILE` form (as in the environment). */
 function allowedKeys(): Map<string, SettingSpec> {
   const keys = new Map<string, SettingSpec>();
@@ -37,6 +43,7 @@ function scalarText(key: string, value: unknown, spec: SettingSpec, path: string
   if (value === null || value === undefined) return undefined;
   if (typeof value === 'string') return value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (JSON_SETTINGS.has(spec.env)) return JSON.stringify(value);
   if (Array.isArray(value) && spec.type === 'list' && value.every((v) => typeof v === 'string' || typeof v === 'number')) {
     return value.join(',');
   }
