@@ -4,21 +4,23 @@
 #   --build-arg NODE_IMAGE=registry.example.com/node:20-bookworm-slim@sha256:...
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# 1. build: full dependencies, compile TypeScript (src/ only; tests are not shipped).
-FROM ${NODE_IMAGE} AS build
+# 1. dependencies: everything the build needs, from the lock file alone (cached until it changes).
+FROM ${NODE_IMAGE} AS dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: the `prepare` script would build before the sources are copied.
 RUN npm ci --ignore-scripts --no-audit --no-fund
+
+# 2a. deps: the same node_modules pruned to production dependencies (no second download;
+#     depends on the lock file only, so a source change does not redo it).
+FROM dependencies AS deps
+RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+
+# 2b. build: compile TypeScript (src/ only; tests are not shipped).
+FROM dependencies AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json
-
-# 2. deps: production dependencies only.
-FROM ${NODE_IMAGE} AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # 3. runtime: compiled output + production dependencies, owned by root, run as the
 #    unprivileged `node` user (uid 1000), so the process cannot modify its own code.

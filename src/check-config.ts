@@ -78,7 +78,7 @@ function apiVerdict(status: number, location: string | undefined): string {
 
 async function tryApi(config: Config, pool: Pool, token: Token, print: Print): Promise<boolean> {
   const url = new URL(config.suitecrmUrl.href);
-  url.pathname = `${config.suitecrmUrl.pathname.replace(/\/$/, '')}${apiPrefix(config.tokenPath)}${CHECK_API_PATH}`;
+  url.pathname = `${config.basePath}${apiPrefix(config.tokenPath)}${CHECK_API_PATH}`;
   const started = performance.now();
   try {
     const response = await request(url, {

@@ -164,7 +164,13 @@ test('Dockerfile: pinned base ARG, non-root, 0.0.0.0:8080 by ENV, node HEALTHCHE
   const instructions = dockerfile.replace(/\\\n\s*/g, ' ').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
   assert.equal(instructions[0], 'ARG NODE_IMAGE=node:20-bookworm-slim', 'the base image is a build ARG, defined first');
   const stages = instructions.filter((l) => l.startsWith('FROM '));
-  assert.ok(stages.length >= 2 && stages.every((l) => l.startsWith('FROM ${NODE_IMAGE}')), 'multi-stage, every stage on NODE_IMAGE');
+  const named = new Set<string>();
+  for (const stage of stages) {
+    const [, base, name] = /^FROM (\S+)(?: AS (\S+))?$/.exec(stage) ?? [];
+    assert.ok(base === '${NODE_IMAGE}' || named.has(base ?? ''), `every stage starts from NODE_IMAGE or an earlier stage: ${stage}`);
+    if (name) named.add(name);
+  }
+  assert.ok(stages.length >= 2 && stages.at(-1) === 'FROM ${NODE_IMAGE}', 'multi-stage; the runtime stage starts afresh from NODE_IMAGE');
   const runtime = instructions.slice(instructions.lastIndexOf(stages.at(-1)!));
   const has = (re: RegExp): boolean => runtime.some((l) => re.test(l));
   assert.ok(has(/^ENV .*PROXY_HOST=0\.0\.0\.0/) && has(/^ENV .*PROXY_PORT=8080/), 'listen address set by ENV');
