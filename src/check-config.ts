@@ -3,6 +3,7 @@
  * sends one token request, calls one V8 endpoint with the token and prints what it found,
  * one line per step. Prints setting names and non-secret values only: never a secret or a token.
  */
+import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Pool, request } from 'undici';
 import { ConfigError, loadConfig, type Config, type Env, type FileReader } from './config/load.js';
@@ -45,6 +46,23 @@ function describeSettings(input: CheckInput, print: Print): void {
     const value = name === viaFile ? `${input.merged[name]}` : spec.secret ? '(secret, set)' : `${input.merged[name]}`;
     print(`  ${name}=${value}  [${source}]`);
   }
+}
+
+/** Secrets written into the config file itself (not NAME_FILE) deserve a warning, louder if others can read it. */
+function warnAboutInlineSecrets(input: CheckInput, print: Print): void {
+  if (input.configPath === undefined) return;
+  const inline = (SETTINGS as readonly SettingSpec[])
+    .filter((s) => s.secret && input.fileValues[s.env] !== undefined && !isSet(input.env, s.env) && !isSet(input.env, `${s.env}_FILE`))
+    .map((s) => s.env);
+  if (inline.length === 0) return;
+  let readable = '';
+  try {
+    const mode = statSync(input.configPath).mode;
+    if (mode & 0o044) readable = ` and the file is readable by ${mode & 0o004 ? 'every user' : 'its group'} (mode ${(mode & 0o777).toString(8)})`;
+  } catch {
+    // The file was read a moment ago; a failing stat only loses the mode detail.
+  }
+  print(`warning: ${input.configPath} holds ${inline.join(', ')} in plain text${readable}; prefer ${inline[0]}_FILE naming a file only the proxy can read`);
 }
 
 async function tryToken(config: Config, pool: Pool, print: Print): Promise<Token | undefined> {
@@ -115,6 +133,7 @@ export async function checkConfig(input: CheckInput, print: Print, printError: P
   const from = input.configPath ? `config file ${input.configPath} and the environment (the environment wins)` : 'the environment';
   print(`config: ok; settings from ${from}:`);
   describeSettings(input, print);
+  warnAboutInlineSecrets(input, print);
   print(`proxy: would listen on ${config.host}:${config.port}`);
   if (config.grantType === 'refresh_token') {
     // SuiteCRM revokes a refresh token when it is used, so a test request would spend the one configured.

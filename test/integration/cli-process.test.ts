@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -73,6 +73,16 @@ test('--check-config with a good config file: exit 0, grant, TTL and the API ans
   assert.equal(run.stderr, '');
   assertNoSecrets(run);
   assert.ok(crm.requests.some((r) => r.path === '/Api/V8/meta/modules' && r.status === 200));
+});
+
+test('--check-config warns about a secret written into a readable config file, without showing it', async () => {
+  const config = join(dir, 'inline.yaml');
+  writeFileSync(config, `SUITECRM_URL: ${crm.url}\nSUITECRM_CLIENT_ID: ${CC.id}\nSUITECRM_CLIENT_SECRET: "${CC.secret}"\n`, { mode: 0o644 });
+  chmodSync(config, 0o644);
+  const run = await runMain(['--check-config', '--config', config], {});
+  assert.equal(run.code, 0, run.stdout);
+  assert.ok(run.stdout.includes(`warning: ${config} holds SUITECRM_CLIENT_SECRET in plain text and the file is readable by every user (mode 644); prefer SUITECRM_CLIENT_SECRET_FILE`), run.stdout);
+  assertNoSecrets(run);
 });
 
 test('--check-config with the password grant reports the refresh token', async () => {
