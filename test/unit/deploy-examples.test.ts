@@ -4,6 +4,7 @@
  * validation, secrets come from mounted files, and probes point at routes the app serves.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
@@ -140,6 +141,16 @@ test('systemd: Environment= names are settings, the secret comes from a credenti
   assert.match(unit, /^LoadCredential=suitecrm_client_secret:/m);
   assert.match(unit, /^ExecStart=.*suitecrm-auth-proxy --config %d\/config\.yaml$/m);
   assert.match(unit, /^TimeoutStopSec=\d+$/m);
+});
+
+const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version'], { stdio: 'ignore' }).status === 0;
+
+test('systemd: systemd-analyze verify finds nothing to complain about', { skip: hasSystemdAnalyze ? false : 'systemd-analyze is not installed' }, () => {
+  const unit = new URL('config/systemd/suitecrm-auth-proxy.service', root).pathname;
+  // verify prints a line per unknown key or unparsable value; a clean unit prints nothing.
+  const run = spawnSync('systemd-analyze', ['verify', '--man=no', unit], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(run.status, 0);
+  assert.equal(`${run.stdout}${run.stderr}`, '');
 });
 
 test('example.env and the example YAML config hold valid settings only', () => {
