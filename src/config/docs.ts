@@ -86,39 +86,41 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
 
-/** The README's settings reference: one Markdown table per group. */
+/** The README's settings reference: one Markdown table, settings in group order. */
 export function renderSettingsMarkdown(): string {
-  const out: string[] = [];
-  for (const [group, specs] of groups()) {
-    out.push(`#### ${group}`, '', '| Setting | Default | Description |', '| --- | --- | --- |');
+  const out: string[] = ['| Setting | Default | Description |', '|---|---|---|'];
+  for (const specs of groups().values()) {
     for (const spec of specs) {
-      const extra = accepted(spec);
-      const notes = [spec.doc, extra ? `Accepts ${extra}.` : '', spec.secret ? `Secret: never logged; may be read from \`${spec.env}_FILE\`.` : '']
-        .filter((s) => s !== '')
-        .join(' ');
+      const choices = spec.choices ? ` One of: ${spec.choices.map((c) => `\`${c}\``).join(', ')}.` : '';
+      const range = !spec.choices && spec.min !== undefined && spec.max !== undefined ? ` From ${spec.min} to ${spec.max}.` : '';
       const def = spec.default === undefined ? '—' : spec.default === '' ? '(empty)' : `\`${spec.default}\``;
-      out.push(`| \`${spec.env}\` | ${def} | ${cell(notes)} |`);
-    }
-    out.push('');
-  }
-  return out.join('\n');
-}
-
-/** Every setting with its default as a YAML config file (settings without a default commented out). */
-export function renderDefaultsYaml(): string {
-  const out: string[] = [
-    '# Every suitecrm-auth-proxy setting with its default, generated from the schema',
-    '# (npm run docs:settings -- --write); do not edit. Copy what you need into your own config',
-    '# file: see suitecrm-auth-proxy.example.yaml. Settings without a default are commented out.',
-  ];
-  for (const [group, specs] of groups()) {
-    out.push('', `# ${'-'.repeat(4)} ${group} ${'-'.repeat(Math.max(4, 86 - group.length))}`);
-    for (const spec of specs) {
-      const extra = accepted(spec);
-      out.push('', ...wrap(extra ? `${spec.doc} Accepts ${extra}.` : spec.doc, 92).map((l) => `# ${l}`));
-      if (spec.secret) out.push(`# Secret: better set ${spec.env}_FILE to a file that holds it.`);
-      out.push(spec.default === undefined ? `# ${spec.env}:` : `${spec.env}: ${JSON.stringify(spec.default)}`);
+      out.push(`| \`${spec.env}\`${spec.secret ? ' (secret)' : ''} | ${def} | ${cell(`${spec.doc}${choices}${range}`)} |`);
     }
   }
   return `${out.join('\n')}\n`;
+}
+
+/** Values shown uncommented in the example env file: the minimum a first start needs. */
+const ENV_EXAMPLE_VALUES: Readonly<Record<string, string>> = {
+  SUITECRM_URL: 'https://crm.example.com',
+  SUITECRM_CLIENT_ID: '00000000-0000-0000-0000-000000000000',
+  SUITECRM_CLIENT_SECRET_FILE: '/run/secrets/suitecrm_client_secret',
+};
+
+/** config/example.env: every setting with its doc and default (commented), secrets as NAME_FILE. */
+export function renderExampleEnv(): string {
+  const out: string[] = [
+    '# suitecrm-auth-proxy: every setting with its default. Copy to .env and edit.',
+    '# Any setting may instead be read from a file: <NAME>_FILE=/run/secrets/...',
+  ];
+  for (const specs of groups().values()) {
+    for (const spec of specs) {
+      const choices = spec.choices ? ` (${spec.choices.join(' | ')})` : '';
+      const name = spec.secret ? `${spec.env}_FILE` : spec.env;
+      const example = ENV_EXAMPLE_VALUES[name];
+      const value = example ?? (spec.secret ? `/run/secrets/${spec.env.toLowerCase()}` : (spec.default ?? ''));
+      out.push('', `# ${spec.doc}${choices}`, `${example === undefined ? '# ' : ''}${name}=${value}`);
+    }
+  }
+  return `${out.join('\n')}\n\n`;
 }

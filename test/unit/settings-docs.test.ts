@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { renderDefaultsYaml, renderSettingsMarkdown } from '../../src/config/docs.js';
-import { readConfigFile } from '../../src/config/file.js';
+import { renderExampleEnv, renderSettingsMarkdown } from '../../src/config/docs.js';
 import { SETTINGS, type SettingSpec } from '../../src/config/settings.js';
-import { DEFAULTS_FILE, README_FILE, replaceSettingsBlock, settingsBlock } from '../../scripts/settings-docs-files.js';
+import { EXAMPLE_ENV_FILE, README_FILE, replaceSettingsBlock, settingsBlock } from '../../scripts/settings-docs-files.js';
 
 const root = new URL('../../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
@@ -19,17 +18,22 @@ test('the README settings reference is the one generated from SETTINGS', () => {
 test('the generated table has one row per setting, with its default', () => {
   const markdown = renderSettingsMarkdown();
   for (const spec of SETTINGS as readonly SettingSpec[]) {
-    const row = markdown.split('\n').find((l) => l.startsWith(`| \`${spec.env}\` |`));
+    const row = markdown.split('\n').find((l) => l.startsWith(`| \`${spec.env}\` |`) || l.startsWith(`| \`${spec.env}\` (secret) |`));
     assert.ok(row, `${spec.env} has a row`);
     assert.ok(row.includes(spec.default === undefined ? '| — |' : `| \`${spec.default}\` |`), row);
+    assert.equal(row.includes(' (secret) |'), spec.secret === true, `${spec.env} is marked secret exactly when it is one`);
   }
 });
 
-test('the defaults file is generated from SETTINGS and loads to exactly the defaults', () => {
-  assert.equal(read(DEFAULTS_FILE), renderDefaultsYaml(), `${DEFAULTS_FILE} is out of date: ${FIX}`);
-  const values = readConfigFile(DEFAULTS_FILE, (p) => readFileSync(new URL(p, root), 'utf8'));
-  const expected = Object.fromEntries((SETTINGS as readonly SettingSpec[]).filter((s) => s.default !== undefined).map((s) => [s.env, s.default]));
-  assert.deepEqual(values, expected);
+test('config/example.env is generated from SETTINGS: every setting, its default, secrets as NAME_FILE', () => {
+  const text = read(EXAMPLE_ENV_FILE);
+  assert.equal(text, renderExampleEnv(), `${EXAMPLE_ENV_FILE} is out of date: ${FIX}`);
+  for (const spec of SETTINGS as readonly SettingSpec[]) {
+    const name = spec.secret ? `${spec.env}_FILE` : spec.env;
+    const line = text.split('\n').find((l) => l.replace(/^# /, '').startsWith(`${name}=`));
+    assert.ok(line, `${name} is in the example env file`);
+    if (spec.default !== undefined && !spec.secret) assert.equal(line, `# ${spec.env}=${spec.default}`);
+  }
 });
 
 test('replacing the block keeps the text around it', () => {
