@@ -43,6 +43,8 @@ const OPTION_HELP: ReadonlyArray<readonly [string, string]> = [
 
 const DESCRIPTION = 'Local authenticating reverse proxy for the SuiteCRM V8 JSON:API: obtains, caches, refreshes and injects OAuth2 tokens, so callers send plain HTTP to it.';
 
+const EXIT_CODES = 'Exit codes: 0 success; 1 --check-config found a problem, or a failure while running; 2 invalid settings or command-line options (one line on stderr names the setting).';
+
 /** The package version, read from the package.json shipped next to dist/. */
 export function version(readFile: FileReader = processIO.readFile): string {
   const pkg = JSON.parse(readFile(fileURLToPath(new URL('../../package.json', import.meta.url)))) as { version?: unknown };
@@ -50,7 +52,7 @@ export function version(readFile: FileReader = processIO.readFile): string {
 }
 
 export function helpText(): string {
-  return renderHelp({ program: PROGRAM, description: DESCRIPTION, options: OPTION_HELP });
+  return renderHelp({ program: PROGRAM, description: DESCRIPTION, options: OPTION_HELP, epilog: EXIT_CODES });
 }
 
 export async function runCli(argv: readonly string[], env: Env, io: CliIO = processIO): Promise<CliOutcome> {

@@ -54,16 +54,19 @@ export interface HelpOptions {
   readonly description: string;
   /** Rows of [flags, explanation]. */
   readonly options: ReadonlyArray<readonly [string, string]>;
+  /** Printed after the options. */
+  readonly epilog?: string;
 }
 
 /** The `--help` text: usage, options, then every setting with its env name, default and doc. */
-export function renderHelp({ program, description, options }: HelpOptions): string {
+export function renderHelp({ program, description, options, epilog }: HelpOptions): string {
   const out: string[] = [`Usage: ${program} [options]`, '', ...wrap(description, 96), '', 'Options:'];
   const flagWidth = Math.max(...options.map(([flags]) => flags.length)) + 2;
   for (const [flags, text] of options) {
     const [first = '', ...rest] = wrap(text, 96 - flagWidth - 2);
     out.push(`  ${flags.padEnd(flagWidth)}${first}`, ...rest.map((l) => `  ${' '.repeat(flagWidth)}${l}`));
   }
+  if (epilog) out.push('', ...wrap(epilog, 96));
   out.push(
     '',
     'Settings: environment variables, or keys of the config file (environment variables win).',
