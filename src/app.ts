@@ -12,6 +12,7 @@ import { isProxyError, ProxyError } from './errors.js';
 import { loggerOptions } from './logging.js';
 import { requestToken } from './oauth/grant.js';
 import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
+import { tokenStoreFor } from './oauth/store-factory.js';
 import { proxyPlugin } from './proxy/plugin.js';
 
 export interface AppOptions {
@@ -59,7 +60,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Token requests get their own small pool so they never queue behind slow API calls.
   const tokenPool = new Pool(origin, { connections: 2, connect });
 
+  const store = tokenStoreFor(config, credentialKey(config), logger, options.now);
   const tokens = new TokenManager({
+    store,
     grantType: config.grantType,
     initialRefreshToken: config.refreshToken,
     refreshMarginMs: config.refreshMarginMs,
@@ -114,7 +117,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   app.addHook('onClose', async () => {
-    await Promise.all([apiPool.close(), tokenPool.close()]);
+    await Promise.all([apiPool.close(), tokenPool.close(), store.close()]);
   });
   return app;
 }
