@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import { Pool } from 'undici';
 import { adminPlugin, ADMIN_PREFIX } from './admin.js';
 import type { Config } from './config/load.js';
-import { isProxyError, ProxyError } from './errors.js';
+import { isProxyError, ProxyError, sendProxyError } from './errors.js';
 import { loggerOptions } from './logging.js';
 import { requestToken } from './oauth/grant.js';
 import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
@@ -84,12 +84,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         : new ProxyError('INTERNAL_ERROR', 'the proxy failed unexpectedly; see its log');
     if (proxyError.status >= 500 && !isProxyError(err)) request.log.error({ err }, 'unexpected error');
     else request.log.debug({ code: proxyError.code }, proxyError.detail);
-    reply.code(proxyError.status).headers(proxyError.headers()).send(proxyError.toJsonApi());
+    sendProxyError(reply, proxyError);
   });
 
   app.setNotFoundHandler((_request, reply) => {
-    const err = new ProxyError('NOT_FOUND', 'no route');
-    reply.code(err.status).headers(err.headers()).send(err.toJsonApi());
+    sendProxyError(reply, new ProxyError('NOT_FOUND', 'no route'));
   });
 
   app.addHook('onResponse', (request, reply, done) => {
@@ -110,7 +109,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(proxyPlugin, {
     dispatcher: apiPool,
     tokens,
-    basePath: config.suitecrmUrl.pathname,
+    basePath: config.basePath,
     hostHeader: config.suitecrmUrl.host,
     timeoutMs: config.upstreamTimeoutMs,
     replayBodyLimitBytes: config.replayBodyLimitBytes,
