@@ -6,12 +6,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Token } from '../../src/oauth/grant.js';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../../src/oauth/redis-store.js';
 import { isTokenStoreUnavailable } from '../../src/oauth/token-store.js';
-import { freePort, needRedis, startRedis, type RedisServer } from '../support/redis-server.js';
+import { adminClient, freePort, needRedis, startRedis, type RedisServer } from '../support/redis-server.js';
 
 const KEY = randomBytes(32);
 
@@ -137,8 +136,7 @@ test('a replica whose lease was lost cannot overwrite the newer token (fencing)'
   if (!redis) return;
   const slow = storeFor(t, redis.url);
   const fast = storeFor(t, redis.url);
-  const admin = new Redis(redis.url);
-  t.after(() => admin.disconnect());
+  const admin = adminClient(t, redis.url);
   const slowGrant = grants();
   slowGrant.hold();
   const slowResult = slow.renew(0, slowGrant.fn);
@@ -157,8 +155,7 @@ test('a replica whose lease was lost cannot overwrite the newer token (fencing)'
 test('a lock left by a crashed replica expires and the next replica renews', async (t) => {
   const redis = await withRedis(t);
   if (!redis) return;
-  const admin = new Redis(redis.url);
-  t.after(() => admin.disconnect());
+  const admin = adminClient(t, redis.url);
   await admin.set('test:{cred}:lock', 'crashed-owner', 'PX', 600);
   const g = grants();
   const result = await storeFor(t, redis.url).renew(0, g.fn);
@@ -171,8 +168,7 @@ test('tokens are encrypted at rest: no token in any Redis value, and another key
   if (!redis) return;
   const g = grants();
   const stored = await storeFor(t, redis.url).renew(0, g.fn);
-  const admin = new Redis(redis.url);
-  t.after(() => admin.disconnect());
+  const admin = adminClient(t, redis.url);
   const keys = await admin.keys('*');
   assert.ok(keys.length > 0);
   for (const key of keys) {

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, connect } from 'node:net';
 import type { TestContext } from 'node:test';
+import { Redis } from 'ioredis';
 
 const BINARY = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 
@@ -101,4 +102,12 @@ export async function startRedis(t?: TestContext): Promise<RedisServer> {
   };
   t?.after(() => server.stop());
   return server;
+}
+
+/** A plain client for looking into Redis from a test; closed after the test. */
+export function adminClient(t: TestContext, url: string): Redis {
+  const client = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
+  client.on('error', () => { /* the server is stopped at the end of the test */ });
+  t.after(() => client.disconnect());
+  return client;
 }
