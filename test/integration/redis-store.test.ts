@@ -232,3 +232,26 @@ test('a renewal announced over pub/sub reaches the other replicas', async (t) =>
   const latest = await b.latest();
   assert.equal(latest?.token.accessToken, renewed.token.accessToken);
 });
+
+test('a slow Redis (paused) makes renewals fail fast instead of hanging; it answers again after', async (t) => {
+  const redis = await withRedis(t);
+  if (!redis) return;
+  const store = storeFor(t, redis.url, { commandTimeoutMs: 300 });
+  const g = grants();
+  const first = await store.renew(0, g.fn);
+  process.kill(redis.pid!, 'SIGSTOP');
+  try {
+    const started = Date.now();
+    await assert.rejects(store.renew(first.generation, g.fn), (err: unknown) => isTokenStoreUnavailable(err) && err.reason === 'timeout');
+    assert.ok(Date.now() - started < 5000, 'bounded by the command timeout');
+    assert.equal(store.shared(), false);
+  } finally {
+    process.kill(redis.pid!, 'SIGCONT');
+  }
+  let again: Awaited<ReturnType<typeof store.renew>> | undefined;
+  for (let i = 0; i < 50 && again === undefined; i++) {
+    again = await store.renew(first.generation, g.fn).catch(() => undefined);
+    if (again === undefined) await sleep(100);
+  }
+  assert.ok(again !== undefined && store.shared(), 'usable again once Redis answers');
+});

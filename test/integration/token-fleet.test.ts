@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { startProxyProcess, type ProxyProcess } from '../support/proxy-process.js';
 import { adminClient, needRedis, startRedis, type RedisServer } from '../support/redis-server.js';
@@ -33,9 +33,11 @@ async function startFleet(t: TestContext, credentials: Record<string, string>, t
   t.after(() => fake.close());
   const key = randomBytes(32).toString('hex');
   const env = { ...credentials, SUITECRM_URL: fake.url, TOKEN_STORE: 'redis', REDIS_URL: redis.url, TOKEN_STORE_KEY: key };
-  const replicas: ProxyProcess[] = [];
+  const started = await Promise.allSettled([0, 1, 2].map(() => startProxyProcess(env)));
+  const replicas = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   t.after(() => Promise.all(replicas.map((r) => r.stop())));
-  for (let i = 0; i < 3; i++) replicas.push(await startProxyProcess(env));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
   const agent = new Agent({ connections: 256 });
   t.after(() => agent.close());
   return { fake, redis, replicas, key, agent };
@@ -154,6 +156,12 @@ test('Redis killed mid-run: no failed request, each replica mints at most one to
   assert.ok(outageGrants >= 1 && outageGrants <= 3, `at most one token per replica during the outage (${outageGrants})`);
   for (const [i, count] of perReplica.entries()) assert.ok(count <= 1, `replica ${i} minted ${count} tokens during the outage`);
   for (const replica of fleet.replicas) assert.equal(replica.events('token_store_unavailable').length, 1, 'the outage is logged once');
+  for (const replica of fleet.replicas) {
+    const readiness: Dispatcher.ResponseData = await request(`${replica.url}/_proxy/readyz`, { dispatcher: fleet.agent });
+    const body = (await readiness.body.json()) as { meta: { tokenStore: string; tokenStoreShared: boolean } };
+    assert.equal(readiness.statusCode, 200, 'readiness does not fail because of Redis');
+    assert.deepEqual([body.meta.tokenStore, body.meta.tokenStoreShared], ['redis', false]);
+  }
 
   const restartFrom = fleet.replicas.map((r) => r.lines.length);
   await fleet.redis.start();
@@ -166,4 +174,16 @@ test('Redis killed mid-run: no failed request, each replica mints at most one to
   const statuses = await run.stop();
   assert.equal(fleet.fake.grantsIssued() - before, 1, 'after the restart the fleet shares one token again');
   assert.deepEqual(failures(statuses), [], `no failed request out of ${statuses.length}`);
+});
+
+test('TOKEN_STORE=redis with a malformed TOKEN_STORE_KEY stops the process with one line naming it', async () => {
+  const badKey = 'not-32-bytes-Xq9';
+  await assert.rejects(
+    startProxyProcess({ ...CC, SUITECRM_URL: 'http://127.0.0.1:9', TOKEN_STORE: 'redis', REDIS_URL: 'redis://:redis-pass-Pp4@127.0.0.1:9', TOKEN_STORE_KEY: badKey }),
+    (err: Error) => {
+      assert.match(err.message, /TOKEN_STORE_KEY: expected 32 random bytes/);
+      assert.ok(!err.message.includes(badKey) && !err.message.includes('redis-pass-Pp4'), err.message);
+      return true;
+    },
+  );
 });
