@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import type { GrantType } from '../config/settings.js';
 import { TokenRequestError, type Token } from './grant.js';
 import { CLAIM_SCRIPT, EXTEND_SCRIPT, INVALIDATE_SCRIPT, RELEASE_SCRIPT, WRITE_SCRIPT } from './redis-scripts.js';
-import { open, seal } from './token-crypto.js';
+import { keyId, open, seal } from './token-crypto.js';
 import { scheduleFor } from './token-manager.js';
 import { TokenStoreUnavailableError, type GrantFunction, type StoredToken, type TokenStore } from './token-store.js';
 
@@ -99,6 +99,7 @@ export class RedisTokenStore implements TokenStore {
   private readonly waiters = new Set<(generation: string) => void>();
   private readonly listeners = new Set<(generation: number) => void>();
   private everReady = false;
+  private undecryptableLogged = false;
   private degraded = false;
   private closed = false;
 
@@ -108,7 +109,10 @@ export class RedisTokenStore implements TokenStore {
     this.wall = opts.wallClock ?? Date.now;
     this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
     this.pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
-    const base = `${opts.prefix}:{${opts.credentialKey}}`;
+    // One hash tag per credential and key: a replica with another TOKEN_STORE_KEY forms its own
+    // group instead of overwriting a record the others cannot read (and vice versa).
+    const storeKeyId = keyId(opts.key);
+    const base = `${opts.prefix}:{${opts.credentialKey}:${storeKeyId}}`;
     this.keys = { record: `${base}:token`, lock: `${base}:lock`, fence: `${base}:fence`, channel: `${base}:renewed` };
 
     const options: RedisOptions = {
@@ -132,7 +136,7 @@ export class RedisTokenStore implements TokenStore {
     this.client.defineCommand('tokenInvalidate', { numberOfKeys: 1, lua: INVALIDATE_SCRIPT });
 
     this.client.on('ready', () => {
-      if (!this.everReady) this.log.info({ event: 'token_store_connected' }, 'connected to the Redis token store');
+      if (!this.everReady) this.log.info({ event: 'token_store_connected', keyId: storeKeyId }, 'connected to the Redis token store (replicas share a token only if their keyId matches)');
       this.everReady = true;
       this.markUp();
     });
@@ -168,6 +172,11 @@ export class RedisTokenStore implements TokenStore {
       }
       if (kind === 'lock') {
         const previous = typeof second === 'string' && typeof third === 'string' ? this.unseal(second, third) : undefined;
+        if (previous === undefined && typeof third === 'string') {
+          // Tampered or foreign: never replace a record this replica cannot read.
+          this.client.tokenRelease(this.keys.lock, owner).catch(() => { /* the lease expires on its own */ });
+          throw this.undecryptable();
+        }
         return this.grantHoldingLock(String(first), owner, previous, grant);
       }
       const remaining = deadline - this.now();
@@ -299,8 +308,11 @@ export class RedisTokenStore implements TokenStore {
   }
 
   private undecryptable(): TokenStoreUnavailableError {
-    this.log.error({ event: 'token_store_undecryptable' },
-      'the shared token in Redis cannot be decrypted with this TOKEN_STORE_KEY; every replica must use the same key (renewing alone meanwhile)');
+    if (!this.undecryptableLogged) {
+      this.undecryptableLogged = true;
+      this.log.error({ event: 'token_store_undecryptable' },
+        'the shared token record in Redis does not decrypt (altered, or written with another key); renewing alone and leaving it untouched');
+    }
     return new TokenStoreUnavailableError('undecryptable', 'the shared token cannot be decrypted with TOKEN_STORE_KEY');
   }
 

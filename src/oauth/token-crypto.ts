@@ -4,7 +4,7 @@
  * generation), so a value copied into another slot or replayed under a newer generation fails
  * to open instead of being served.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
 const ALGORITHM = 'aes-256-gcm';
 const KEY_BYTES = 32;
@@ -23,6 +23,14 @@ export function decodeStoreKey(text: string): Buffer | undefined {
   if (HEX_KEY.test(value)) key = Buffer.from(value, 'hex');
   else if (BASE64_KEY.test(value)) key = Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64');
   return key?.length === KEY_BYTES ? key : undefined;
+}
+
+/**
+ * A short public fingerprint of the key (HMAC, so it reveals nothing about the key). The store
+ * puts it into its Redis key names: replicas with different keys never touch each other's record.
+ */
+export function keyId(key: Buffer): string {
+  return createHmac('sha256', key).update('suitecrm-auth-proxy token store key id').digest('hex').slice(0, 16);
 }
 
 export function seal(key: Buffer, plaintext: string, slot: string): string {

@@ -9,10 +9,13 @@ import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import type { Token } from '../../src/oauth/grant.js';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../../src/oauth/redis-store.js';
+import { keyId } from '../../src/oauth/token-crypto.js';
 import { isTokenStoreUnavailable } from '../../src/oauth/token-store.js';
 import { adminClient, freePort, needRedis, startRedis, type RedisServer } from '../support/redis-server.js';
 
 const KEY = randomBytes(32);
+const LOCK = `test:{cred:${keyId(KEY)}}:lock`;
+const RECORD = `test:{cred:${keyId(KEY)}}:token`;
 
 function makeToken(n: number, lifetimeMs = 3_600_000): Token {
   const accessToken = `access-token-${n}-${randomBytes(8).toString('hex')}`;
@@ -142,7 +145,7 @@ test('a replica whose lease was lost cannot overwrite the newer token (fencing)'
   const slowResult = slow.renew(0, slowGrant.fn);
   await sleep(100);
   assert.equal(slowGrant.count, 1);
-  await admin.del('test:{cred}:lock'); // as if the lease had run out during a long pause
+  await admin.del(LOCK); // as if the lease had run out during a long pause
   const fastResult = await fast.renew(0, grants().fn);
   slowGrant.release();
   const late = await slowResult;
@@ -156,14 +159,14 @@ test('a lock left by a crashed replica expires and the next replica renews', asy
   const redis = await withRedis(t);
   if (!redis) return;
   const admin = adminClient(t, redis.url);
-  await admin.set('test:{cred}:lock', 'crashed-owner', 'PX', 600);
+  await admin.set(LOCK, 'crashed-owner', 'PX', 600);
   const g = grants();
   const result = await storeFor(t, redis.url).renew(0, g.fn);
   assert.equal(g.count, 1);
   assert.equal(result.source, 'granted');
 });
 
-test('tokens are encrypted at rest: no token in any Redis value, and another key cannot read them', async (t) => {
+test('tokens are encrypted at rest: no token material in any Redis value', async (t) => {
   const redis = await withRedis(t);
   if (!redis) return;
   const g = grants();
@@ -180,9 +183,34 @@ test('tokens are encrypted at rest: no token in any Redis value, and another key
       assert.ok(!String(value).includes('access-token-'), `token material in plain text at ${key}`);
     }
   }
-  const otherKey = storeFor(t, redis.url, { key: randomBytes(32) });
-  await assert.rejects(otherKey.renew(0, g.fn), (err: unknown) => isTokenStoreUnavailable(err) && err.reason === 'undecryptable');
-  assert.equal(g.count, 1, 'a replica with the wrong key does not overwrite the shared token');
+});
+
+test('a replica with another key forms its own group and never touches the record of the others', async (t) => {
+  const redis = await withRedis(t);
+  if (!redis) return;
+  const g = grants();
+  const ours = await storeFor(t, redis.url).renew(0, g.fn);
+  const foreign = await storeFor(t, redis.url, { key: randomBytes(32) }).renew(0, g.fn);
+  assert.equal(g.count, 2, 'it could not read ours, so it obtained its own');
+  assert.notEqual(foreign.token.accessToken, ours.token.accessToken);
+  const cold = await storeFor(t, redis.url).renew(0, g.fn);
+  assert.equal(cold.token.accessToken, ours.token.accessToken, 'our record is intact');
+});
+
+test('an altered record is never served and never overwritten: the replica renews alone', async (t) => {
+  const redis = await withRedis(t);
+  if (!redis) return;
+  const g = grants();
+  const store = storeFor(t, redis.url);
+  const first = await store.renew(0, g.fn);
+  const admin = adminClient(t, redis.url);
+  const blob = String(await admin.hget(RECORD, 'blob'));
+  await admin.hset(RECORD, 'blob', blob.slice(0, -4) + (blob.endsWith('AAAA') ? 'BBBB' : 'AAAA'));
+  const undecryptable = (err: unknown) => isTokenStoreUnavailable(err) && err.reason === 'undecryptable';
+  await assert.rejects(storeFor(t, redis.url).renew(0, g.fn), undecryptable, 'not adopted');
+  await assert.rejects(store.renew(first.generation, g.fn), undecryptable, 'not replaced');
+  assert.equal(g.count, 1);
+  assert.equal(await admin.exists(LOCK), 0, 'the lock was released');
 });
 
 test('unreachable Redis fails fast with TokenStoreUnavailableError', async (t) => {
