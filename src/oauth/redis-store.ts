@@ -161,6 +161,7 @@ export class RedisTokenStore implements TokenStore {
     const deadline = this.now() + this.opts.waitBudgetMs;
     const maxRounds = Math.ceil(this.opts.waitBudgetMs / this.pollMs) + 10;
     for (let round = 0; round < maxRounds; round++) {
+      if (this.closed) throw new TokenStoreUnavailableError('closed', 'the Redis token store is closing');
       const owner = randomBytes(16).toString('hex');
       const claim = await this.command(() => this.client.tokenClaim(
         this.keys.record, this.keys.lock, this.keys.fence, knownGeneration, owner, this.leaseMs, this.wall() + MIN_ADOPT_REMAINING_MS));

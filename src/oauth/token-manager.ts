@@ -110,6 +110,10 @@ export class TokenManager {
   /** Newest shared-store generation this process has seen (0: none). */
   private generation = 0;
   private refreshToken: string | undefined;
+  /** False while our refresh token came from a renewal the shared store never saw (an outage). */
+  private refreshTokenShared = false;
+  /** A second refresh token to try for this renewal: our unshared one when the store's is used. */
+  private spareRefreshToken: string | undefined;
   private failure: TokenFailure | undefined;
   private consecutiveFailures = 0;
   private nextAttemptAt = 0;
@@ -242,7 +246,12 @@ export class TokenManager {
 
   private async grantWithQuickRetry(reason: RenewReason, newestRefreshToken: string | undefined): Promise<Token> {
     // The shared store's refresh token is the newest of the fleet: ours may have been rotated away.
-    if (newestRefreshToken !== undefined) this.refreshToken = newestRefreshToken;
+    // Ours stays as a spare only if the store never saw it (we renewed alone during an outage).
+    this.spareRefreshToken = undefined;
+    if (newestRefreshToken !== undefined && newestRefreshToken !== this.refreshToken) {
+      if (!this.refreshTokenShared) this.spareRefreshToken = this.refreshToken;
+      this.refreshToken = newestRefreshToken;
+    }
     const started = this.now();
     try {
       return await this.obtainOnce(reason);
@@ -261,7 +270,9 @@ export class TokenManager {
         return await this.request({ grant: 'refresh_token', refreshToken: this.refreshToken }, reason);
       } catch (err) {
         if (!(err instanceof TokenRequestError) || err.failureClass !== 'refresh_rejected') throw err;
-        this.refreshToken = undefined;
+        this.refreshToken = this.spareRefreshToken;
+        this.spareRefreshToken = undefined;
+        if (this.refreshToken !== undefined) return this.obtainOnce(reason);
         if (this.opts.grantType === 'refresh_token') {
           throw new TokenRequestError('rejected', err.reason,
             'SuiteCRM rejected the refresh token and the refresh_token grant has nothing to fall back to; supply a new SUITECRM_REFRESH_TOKEN or use SUITECRM_GRANT_TYPE=password', err.status);
@@ -291,7 +302,10 @@ export class TokenManager {
 
   private keep({ token, generation, source }: StoredToken): CachedToken {
     // Refresh tokens rotate: keep the newest, and keep the old one only if none came back.
-    if (token.refreshToken !== undefined) this.refreshToken = token.refreshToken;
+    if (token.refreshToken !== undefined) {
+      this.refreshToken = token.refreshToken;
+      this.refreshTokenShared = generation !== undefined;
+    }
     if (generation !== undefined) this.generation = Math.max(this.generation, generation);
     const cached: CachedToken = { ...scheduleFor(token, this.opts.refreshMarginMs), generation };
     const ttl = Math.max(1, Math.floor(cached.usableUntil - this.now()));

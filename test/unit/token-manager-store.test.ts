@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import type { GrantRequest, Token } from '../../src/oauth/grant.js';
+import { TokenRequestError, type GrantRequest, type Token } from '../../src/oauth/grant.js';
 import { TokenManager } from '../../src/oauth/token-manager.js';
 import { TokenStoreUnavailableError, type GrantFunction, type StoredToken, type TokenStore } from '../../src/oauth/token-store.js';
 
@@ -44,6 +44,8 @@ function setup(grantType: 'password' | 'client_credentials' = 'password') {
   const store = new ScriptedStore();
   const requests: GrantRequest[] = [];
   const hooks = { fallbacks: [] as string[], adopted: 0 };
+  /** Refresh tokens SuiteCRM considers spent (rotated away). */
+  const spent = new Set<string>();
   let issued = 0;
   const manager = new TokenManager({
     grantType, refreshMarginMs: 60_000, tokenRetryMaxMs: 30_000, credentialsRetryMs: 60_000, credentialKey: 'k',
@@ -51,11 +53,14 @@ function setup(grantType: 'password' | 'client_credentials' = 'password') {
     hooks: { tokenStoreFallback: (reason) => hooks.fallbacks.push(reason), tokenAdopted: () => { hooks.adopted += 1; } },
     fetchToken: async (request) => {
       requests.push(request);
+      if (request.grant === 'refresh_token' && spent.has(request.refreshToken ?? '')) {
+        throw new TokenRequestError('refresh_rejected', 'invalid_request', 'Token has been revoked', 401);
+      }
       issued += 1;
       return token(`granted-${issued}`, `refresh-${issued}`);
     },
   });
-  return { manager, store, requests, hooks };
+  return { manager, store, requests, hooks, spent };
 }
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
@@ -124,4 +129,27 @@ test('an announced newer generation is adopted at once; an older one is ignored'
   await flush(); await flush();
   assert.equal(manager.current()?.accessToken, 'pushed-200');
   assert.equal(requests.length, 1);
+});
+
+test('after an outage the store\'s refresh token may be spent: our unshared newer one is tried before the full grant', async () => {
+  const { manager, store, requests, spent } = setup();
+  store.next.push(async () => { throw new TokenStoreUnavailableError('not_connected', 'Redis is down'); });
+  const alone = await manager.get(); // renewed alone: password grant, refresh-1, never stored
+  spent.add('refresh-in-store');
+  store.next.push(async (grant) => ({ token: await grant('refresh-in-store'), generation: 300, source: 'granted' }));
+  manager.rejected(alone);
+  const renewed = await manager.get('rejected_401');
+  assert.deepEqual(requests.map((r) => r.refreshToken ?? r.grant), ['password', 'refresh-in-store', 'refresh-1']);
+  assert.equal(renewed.accessToken, 'granted-2');
+});
+
+test('a shared refresh token that lost to another replica is not retried: the store\'s newest one is used', async () => {
+  const { manager, store, requests, spent } = setup();
+  const first = await manager.get(); // shared (generation 101), refresh-1
+  spent.add('refresh-newest');
+  store.next.push(async (grant) => ({ token: await grant('refresh-newest'), generation: 400, source: 'granted' }));
+  manager.rejected(first);
+  await manager.get('rejected_401');
+  assert.deepEqual(requests.map((r) => r.refreshToken ?? r.grant), ['password', 'refresh-newest', 'password'],
+    'no second refresh with our own token: the store saw it, so it is older than the store\'s');
 });
