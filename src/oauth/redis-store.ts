@@ -164,7 +164,9 @@ export class RedisTokenStore implements TokenStore {
       if (this.closed) throw new TokenStoreUnavailableError('closed', 'the Redis token store is closing');
       const owner = randomBytes(16).toString('hex');
       const claim = await this.command(() => this.client.tokenClaim(
-        this.keys.record, this.keys.lock, this.keys.fence, knownGeneration, owner, this.leaseMs, this.wall() + MIN_ADOPT_REMAINING_MS));
+        this.keys.record, this.keys.lock, this.keys.fence, knownGeneration, owner, this.leaseMs, this.wall() + MIN_ADOPT_REMAINING_MS),
+      // A timed-out claim may still run once Redis catches up: release what it may take (queued behind it).
+      () => this.client.tokenRelease(this.keys.lock, owner));
       const [kind, first, second, third] = claim;
       if (kind === 'current') {
         const adopted = this.unseal(String(first), String(second));
@@ -233,7 +235,7 @@ export class RedisTokenStore implements TokenStore {
     throw new TokenStoreUnavailableError('not_connected', 'the Redis token store is not connected');
   }
 
-  private async command<T>(run: () => Promise<T>): Promise<T> {
+  private async command<T>(run: () => Promise<T>, undo?: () => Promise<unknown>): Promise<T> {
     try {
       const result = await run();
       this.markUp();
@@ -241,6 +243,7 @@ export class RedisTokenStore implements TokenStore {
     } catch (err) {
       const reason = errorReason(err);
       this.markDown(reason);
+      undo?.().catch(() => { /* nothing was taken, or the lease expires on its own */ });
       throw new TokenStoreUnavailableError(reason, `a Redis token store command failed (${reason})`, { cause: err });
     }
   }
