@@ -133,7 +133,8 @@ test('password grant, 3 s tokens, 30 s of traffic: refresh-token rotation never 
   assert.equal(fleet.fake.grantsIssued('password'), 1, 'one password grant, then only refreshes');
   const refreshes = fleet.fake.grantsIssued('refresh_token');
   // A refresh is due every ~2 s (3 s tokens); replicas renewing on their own would triple that.
-  t.diagnostic(`30 s of traffic: ${statuses.length} requests, ${refreshes} refresh grants, 1 password grant`);
+  const replayed = fleet.fake.requests.filter((r) => r.status === 401).length;
+  t.diagnostic(`30 s of traffic: ${statuses.length} requests, ${refreshes} refresh grants, 1 password grant, ${replayed} 401s replayed`);
   assert.ok(refreshes >= 8 && refreshes <= 20, `one refresh per token lifetime for the fleet (${refreshes} in 30 s)`);
   for (const replica of fleet.replicas) assert.deepEqual(replica.events('token_store_unavailable'), [], 'Redis stayed usable');
 });
