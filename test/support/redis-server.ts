@@ -63,8 +63,9 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedis(t?: TestContext): Promise<RedisServer> {
-  const port = await freePort();
+/** Starts redis-server on `port` (default: a free one); `deferStart` leaves it stopped until start(). */
+export async function startRedis(t?: TestContext, options: { port?: number; deferStart?: boolean } = {}): Promise<RedisServer> {
+  const port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
@@ -89,7 +90,7 @@ export async function startRedis(t?: TestContext): Promise<RedisServer> {
     await exited;
   };
 
-  await start();
+  if (!options.deferStart) await start();
   const server: RedisServer = {
     port,
     url: `redis://127.0.0.1:${port}`,
