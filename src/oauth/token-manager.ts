@@ -73,6 +73,8 @@ export interface TokenStatus {
   /** `memory` or `redis`; tokenStoreShared is false while a shared store is unusable. */
   readonly tokenStore: string;
   readonly tokenStoreShared: boolean;
+  /** Renewals done without the shared store since start (suitecrm_proxy_token_store_fallback). */
+  readonly tokenStoreFallbacks: number;
 }
 
 /** First pause after a transient failure; doubles up to TOKEN_RETRY_MAX_SECONDS. */
@@ -109,6 +111,7 @@ export class TokenManager {
   private inflight: Promise<CachedToken> | undefined;
   /** Newest shared-store generation this process has seen (0: none). */
   private generation = 0;
+  private storeFallbacks = 0;
   private refreshToken: string | undefined;
   /** False while our refresh token came from a renewal the shared store never saw (an outage). */
   private refreshTokenShared = false;
@@ -202,6 +205,7 @@ export class TokenManager {
       nextAttemptInMs: Math.max(0, this.nextAttemptAt - now),
       tokenStore: this.store.kind,
       tokenStoreShared: this.store.shared(),
+      tokenStoreFallbacks: this.storeFallbacks,
     };
   }
 
@@ -230,6 +234,7 @@ export class TokenManager {
       return await this.store.renew(this.generation, grant);
     } catch (err) {
       if (!isTokenStoreUnavailable(err)) throw err;
+      this.storeFallbacks += 1;
       this.opts.hooks?.tokenStoreFallback?.(err.reason);
       this.log.debug({ event: 'token_store_fallback', store: this.store.kind, cause: err.reason, reason }, 'renewing without the shared token store');
       return { token: await grant(undefined), generation: undefined, source: 'granted' };

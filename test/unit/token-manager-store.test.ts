@@ -108,6 +108,7 @@ test('an unusable store: the renewal runs alone, the fallback hook fires, reques
   assert.equal(got.generation, undefined, 'not shared');
   assert.equal(requests.length, 1);
   assert.deepEqual(hooks.fallbacks, ['timeout']);
+  assert.equal(manager.status().tokenStoreFallbacks, 1, 'also readable as a counter');
   // The unshared token is never invalidated in the store.
   manager.rejected(got);
   assert.deepEqual(store.invalidated, []);
