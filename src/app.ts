@@ -13,6 +13,7 @@ import { loggerOptions } from './logging.js';
 import { installMetrics, ProxyMetrics } from './metrics.js';
 import { requestToken } from './oauth/grant.js';
 import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
+import { tokenStoreFor } from './oauth/store-factory.js';
 import { proxyPlugin } from './proxy/plugin.js';
 import { installDrainGuard } from './shutdown.js';
 import { upstreamTlsOptions } from './upstream-tls.js';
@@ -65,7 +66,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const tokenPool = new Pool(origin, { connections: 2, connect });
 
   const metrics = new ProxyMetrics();
+  const store = tokenStoreFor(config, credentialKey(config), logger, options.now);
   const tokens = new TokenManager({
+    store,
     grantType: config.grantType,
     initialRefreshToken: config.refreshToken,
     refreshMarginMs: config.refreshMarginMs,
@@ -123,7 +126,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   app.addHook('onClose', async () => {
-    await Promise.all([apiPool.close(), tokenPool.close()]);
+    await Promise.all([apiPool.close(), tokenPool.close(), store.close()]);
   });
   return app;
 }
