@@ -59,6 +59,8 @@ export class ProxyMetrics {
   private readonly tokenRequestSeconds: Histogram<'grant'>;
   private readonly refreshesAhead: Counter;
   private readonly invalidations: Counter;
+  private readonly storeFallbacks: Counter;
+  private readonly adoptions: Counter;
 
   /** Bound once, so a request adds a listener without allocating a closure. */
   readonly requestEnded = (): void => {
@@ -97,6 +99,12 @@ export class ProxyMetrics {
     this.invalidations = new Counter({
       name: `${PREFIX}token_invalidations_total`, help: 'Tokens dropped because SuiteCRM answered 401 for them.', registers,
     });
+    this.storeFallbacks = new Counter({
+      name: `${PREFIX}token_store_fallbacks_total`, help: 'Times the shared token store (Redis) could not be used and this replica renewed its token alone.', registers,
+    });
+    this.adoptions = new Counter({
+      name: `${PREFIX}token_adopted_total`, help: 'Tokens taken over from the shared store (renewed by another replica) instead of requested from SuiteCRM.', registers,
+    });
     // Gauges are read only when scraped; `collect` runs with the gauge as `this`.
     const tokenStatus = () => this.tokens?.status();
     const inFlight = () => this.inFlight;
@@ -105,6 +113,13 @@ export class ProxyMetrics {
       collect() {
         const status = tokenStatus();
         this.set(status?.expiresInMs === undefined ? 0 : Math.max(0, status.expiresInMs / 1000));
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}token_store_fallback`, help: '1 while the shared token store (TOKEN_STORE=redis) is unusable and this replica renews alone, else 0.', registers,
+      collect() {
+        const status = tokenStatus();
+        this.set(status !== undefined && status.tokenStore !== 'memory' && !status.tokenStoreShared ? 1 : 0);
       },
     });
     new Gauge({
@@ -130,6 +145,14 @@ export class ProxyMetrics {
       tokenInvalidated: () => {
         this.invalidations.inc();
         extra.tokenInvalidated?.();
+      },
+      tokenStoreFallback: (reason: string) => {
+        this.storeFallbacks.inc();
+        extra.tokenStoreFallback?.(reason);
+      },
+      tokenAdopted: () => {
+        this.adoptions.inc();
+        extra.tokenAdopted?.();
       },
     };
   }
