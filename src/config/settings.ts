@@ -27,6 +27,8 @@ export type GrantType = (typeof GRANT_TYPES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const SETTINGS = [
+  { env: 'CONFIG_FILE', type: 'string', group: 'Proxy',
+    doc: 'JSON or YAML file holding settings under these names (same as --config). Environment variables override it.' },
   { env: 'SUITECRM_URL', type: 'url', group: 'SuiteCRM',
     doc: 'Base URL of the SuiteCRM instance, without /Api. SuiteCRM 8: include /legacy (https://crm.example.com/legacy).' },
   { env: 'SUITECRM_TOKEN_PATH', type: 'path', group: 'SuiteCRM', default: '/Api/access_token',
