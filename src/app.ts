@@ -16,7 +16,7 @@ import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
 import { tokenStoreFor } from './oauth/store-factory.js';
 import { proxyPlugin } from './proxy/plugin.js';
 import { installDrainGuard } from './shutdown.js';
-import { upstreamTlsOptions } from './upstream-tls.js';
+import { logTlsWarnings, upstreamTlsOptions } from './upstream-tls.js';
 
 export interface AppOptions {
   /** A ready pino logger (tests pass one that writes to a sink). */
@@ -60,7 +60,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   const origin = config.suitecrmUrl.origin;
-  const connect = { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config, logger) };
+  logTlsWarnings(config, logger);
+  const connect = { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) };
   const apiPool = new Pool(origin, { connections: config.upstreamConnections, connect, keepAliveTimeout: 4_000, keepAliveTimeoutThreshold: 1_000 });
   // Token requests get their own small pool so they never queue behind slow API calls.
   const tokenPool = new Pool(origin, { connections: 2, connect });

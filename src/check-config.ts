@@ -10,6 +10,7 @@ import { ConfigError, loadConfig, type Config, type Env, type FileReader } from 
 import { SETTINGS, type SettingSpec } from './config/settings.js';
 import { networkErrorCode } from './errors.js';
 import { requestToken, tokenEndpoint, TokenRequestError, type Token } from './oauth/grant.js';
+import { tlsWarnings, upstreamTlsOptions } from './upstream-tls.js';
 
 export interface CheckInput {
   /** The process environment (without the config file). */
@@ -141,7 +142,8 @@ export async function checkConfig(input: CheckInput, print: Print, printError: P
     print('result: OK (settings valid; token request not tried)');
     return 0;
   }
-  const pool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs } });
+  for (const warning of tlsWarnings(config)) print(`warning: ${warning.message}`);
+  const pool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) } });
   try {
     const token = await tryToken(config, pool, print);
     if (!token) {

@@ -17,6 +17,8 @@ import type { TokenHooks, TokenManager } from './oauth/token-manager.js';
 import { PROXIED_METHODS } from './proxy/plugin.js';
 
 export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
+/** The proxy's own endpoints, which are not counted as proxied requests. */
+const ADMIN_PATHS = `${ADMIN_PREFIX}/`;
 const PREFIX = 'suitecrm_proxy_';
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
@@ -167,14 +169,14 @@ export class ProxyMetrics {
   }
 
   requestStarted(request: FastifyRequest, reply: FastifyReply): void {
-    if (request.url.startsWith(ADMIN_PREFIX)) return;
+    if (request.url.startsWith(ADMIN_PATHS)) return;
     this.inFlight += 1;
     // 'close' fires once whether the response finished or the client went away.
     reply.raw.on('close', this.requestEnded);
   }
 
   requestAnswered(request: FastifyRequest, reply: FastifyReply): void {
-    if (request.url.startsWith(ADMIN_PREFIX)) return;
+    if (request.url.startsWith(ADMIN_PATHS)) return;
     this.requests.inc(requestSeries(request.method, reply.statusCode));
     const outcome = request.proxyOutcome;
     if (outcome === null) return;
