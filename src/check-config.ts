@@ -5,11 +5,13 @@
  */
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
 import { Pool, request } from 'undici';
 import { ConfigError, loadConfig, type Config, type Env, type FileReader } from './config/load.js';
 import { SETTINGS, type SettingSpec } from './config/settings.js';
 import { networkErrorCode } from './errors.js';
 import { requestToken, tokenEndpoint, TokenRequestError, type Token } from './oauth/grant.js';
+import { upstreamTlsOptions } from './upstream-tls.js';
 
 export interface CheckInput {
   /** The process environment (without the config file). */
@@ -63,6 +65,16 @@ function warnAboutInlineSecrets(input: CheckInput, print: Print): void {
     // The file was read a moment ago; a failing stat only loses the mode detail.
   }
   print(`warning: ${input.configPath} holds ${inline.join(', ')} in plain text${readable}; prefer ${inline[0]}_FILE naming a file only the proxy can read`);
+}
+
+function printTls(config: Config, print: Print): void {
+  if (config.suitecrmUrl.protocol !== 'https:') {
+    print('tls: none (SUITECRM_URL uses http; tokens and credentials cross the network in clear text unless SuiteCRM is on this host)');
+  } else if (config.suitecrmTlsInsecure) {
+    print('tls: WARNING: SUITECRM_TLS_INSECURE=true, SuiteCRM\'s certificate is NOT verified');
+  } else {
+    print(`tls: certificates verified against the public CAs${config.suitecrmCa !== undefined ? ' and SUITECRM_CA_FILE' : ''}`);
+  }
 }
 
 async function tryToken(config: Config, pool: Pool, print: Print): Promise<Token | undefined> {
@@ -141,7 +153,10 @@ export async function checkConfig(input: CheckInput, print: Print, printError: P
     print('result: OK (settings valid; token request not tried)');
     return 0;
   }
-  const pool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs } });
+  printTls(config, print);
+  // The same TLS options as the proxy's own pools; their warnings are printed above instead of logged.
+  const tls = upstreamTlsOptions(config, pino({ level: 'silent' }));
+  const pool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs, ...tls } });
   try {
     const token = await tryToken(config, pool, print);
     if (!token) {
