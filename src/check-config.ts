@@ -66,6 +66,16 @@ function warnAboutInlineSecrets(input: CheckInput, print: Print): void {
   print(`warning: ${input.configPath} holds ${inline.join(', ')} in plain text${readable}; prefer ${inline[0]}_FILE naming a file only the proxy can read`);
 }
 
+function printTls(config: Config, print: Print): void {
+  if (config.suitecrmUrl.protocol !== 'https:') {
+    print('tls: none (SUITECRM_URL uses http; tokens and credentials cross the network in clear text unless SuiteCRM is on this host)');
+  } else if (config.suitecrmTlsInsecure) {
+    print('tls: WARNING: SUITECRM_TLS_INSECURE=true, SuiteCRM\'s certificate is NOT verified');
+  } else {
+    print(`tls: certificates verified against the public CAs${config.suitecrmCa !== undefined ? ' and SUITECRM_CA_FILE' : ''}`);
+  }
+}
+
 async function tryToken(config: Config, pool: Pool, print: Print): Promise<Token | undefined> {
   print(`token: POST ${tokenEndpoint(config).href} (grant ${config.grantType}, ${config.tokenRequestFormat} body, client ${config.clientId}${config.username ? `, user ${config.username}` : ''})`);
   const started = performance.now();
@@ -142,6 +152,7 @@ export async function checkConfig(input: CheckInput, print: Print, printError: P
     print('result: OK (settings valid; token request not tried)');
     return 0;
   }
+  printTls(config, print);
   for (const warning of tlsWarnings(config)) print(`warning: ${warning.message}`);
   const pool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) } });
   try {
