@@ -7,7 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { pino, type Logger } from 'pino';
 import { Pool } from 'undici';
 import { adminPlugin, ADMIN_PREFIX } from './admin.js';
-import type { Config } from './config/load.js';
+import { basePath, type Config } from './config/load.js';
 import { isProxyError, ProxyError } from './errors.js';
 import { loggerOptions } from './logging.js';
 import { requestToken } from './oauth/grant.js';
@@ -107,7 +107,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(proxyPlugin, {
     dispatcher: apiPool,
     tokens,
-    basePath: config.suitecrmUrl.pathname,
+    basePath: basePath(config.suitecrmUrl),
     hostHeader: config.suitecrmUrl.host,
     timeoutMs: config.upstreamTimeoutMs,
     replayBodyLimitBytes: config.replayBodyLimitBytes,

@@ -134,6 +134,14 @@ function parseValue(spec: SettingSpec, value: string | undefined): Parsed {
   }
 }
 
+/**
+ * The path of SUITECRM_URL to put before every request path: '' for a URL without a path
+ * (a URL object always reports at least '/', which would double the slash).
+ */
+export function basePath(url: URL): string {
+  return url.pathname === '/' ? '' : url.pathname;
+}
+
 /** Parses and validates every setting; throws ConfigError naming the first bad one. */
 export function parseSettings(env: Env, readFile: FileReader = readText): Map<SettingName, Parsed> {
   const raw = rawValues(env, readFile);

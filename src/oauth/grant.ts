@@ -5,6 +5,7 @@
  */
 import { request, type Dispatcher } from 'undici';
 import type { GrantType } from '../config/settings.js';
+import { basePath } from '../config/load.js';
 import { networkErrorCode } from '../errors.js';
 
 export interface Token {
@@ -75,7 +76,7 @@ function grantParams(settings: GrantSettings, grant: GrantType, refreshToken?: s
 
 export function tokenEndpoint(settings: Pick<GrantSettings, 'suitecrmUrl' | 'tokenPath'>): URL {
   const url = new URL(settings.suitecrmUrl.href);
-  url.pathname = settings.suitecrmUrl.pathname + settings.tokenPath;
+  url.pathname = basePath(settings.suitecrmUrl) + settings.tokenPath;
   return url;
 }
 
