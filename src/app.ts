@@ -9,7 +9,7 @@ import { Pool } from 'undici';
 import { adminPlugin, ADMIN_PREFIX } from './admin.js';
 import { basePath, type Config } from './config/load.js';
 import { isProxyError, ProxyError } from './errors.js';
-import { loggerOptions } from './logging.js';
+import { logDestination, loggerOptions } from './logging.js';
 import { requestToken } from './oauth/grant.js';
 import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
 import { proxyPlugin } from './proxy/plugin.js';
@@ -41,7 +41,7 @@ function errorStatus(err: FastifyError): number {
 }
 
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
-  const logger = options.logger ?? pino(loggerOptions(config.logLevel));
+  const logger = options.logger ?? pino(loggerOptions(config.logLevel), logDestination());
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One request line of our own (onResponse below) instead of Fastify's two.
