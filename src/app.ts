@@ -2,7 +2,6 @@
  * buildApp(config): the whole proxy as a Fastify instance, without a process around it,
  * so tests build it directly and main.ts only reads the environment and listens.
  */
-import { createHash } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Pool } from 'undici';
@@ -10,8 +9,9 @@ import { adminPlugin, ADMIN_PREFIX } from './admin.js';
 import { basePath, type Config } from './config/load.js';
 import { isProxyError, ProxyError } from './errors.js';
 import { logDestination, loggerOptions } from './logging.js';
-import { requestToken } from './oauth/grant.js';
-import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
+import type { TokenHooks } from './oauth/token-manager.js';
+import { createTokenManager, type OwnedTokenManager } from './oauth/token-manager-factory.js';
+import type { TokenSource } from './oauth/token-source.js';
 import { proxyPlugin } from './proxy/plugin.js';
 
 export interface AppOptions {
@@ -20,19 +20,14 @@ export interface AppOptions {
   /** Clock for token lifetimes (tests pass a fake one). */
   readonly now?: () => number;
   readonly tokenHooks?: Partial<TokenHooks>;
+  /** Where tokens come from instead of an own TokenManager (a PROXY_WORKERS worker's primary). */
+  readonly tokenSource?: TokenSource;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    tokens: TokenManager;
+    tokens: TokenSource;
   }
-}
-
-/** One token per configured credential: the key identifies the credential without holding a secret. */
-function credentialKey(config: Config): string {
-  return createHash('sha256')
-    .update([config.suitecrmUrl.href, config.tokenPath, config.grantType, config.clientId, config.username ?? ''].join('\n'))
-    .digest('hex');
 }
 
 function errorStatus(err: FastifyError): number {
@@ -54,23 +49,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   const origin = config.suitecrmUrl.origin;
-  const connect = { timeout: config.upstreamConnectTimeoutMs };
-  const apiPool = new Pool(origin, { connections: config.upstreamConnections, connect, keepAliveTimeout: 4_000, keepAliveTimeoutThreshold: 1_000 });
-  // Token requests get their own small pool so they never queue behind slow API calls.
-  const tokenPool = new Pool(origin, { connections: 2, connect });
-
-  const tokens = new TokenManager({
-    grantType: config.grantType,
-    initialRefreshToken: config.refreshToken,
-    refreshMarginMs: config.refreshMarginMs,
-    tokenRetryMaxMs: config.tokenRetryMaxMs,
-    credentialsRetryMs: config.credentialsRetryMs,
-    credentialKey: credentialKey(config),
-    logger,
-    now: options.now,
-    hooks: options.tokenHooks,
-    fetchToken: (request) => requestToken(config, tokenPool, request, options.now),
+  const apiPool = new Pool(origin, {
+    connections: config.upstreamConnections,
+    connect: { timeout: config.upstreamConnectTimeoutMs },
+    keepAliveTimeout: 4_000,
+    keepAliveTimeoutThreshold: 1_000,
   });
+  // PROXY_WORKERS: a worker gets its tokens from the primary; otherwise this process owns them.
+  const owned = options.tokenSource ? undefined : createTokenManager(config, logger, { now: options.now, hooks: options.tokenHooks });
+  const tokens: TokenSource = options.tokenSource ?? (owned as OwnedTokenManager).tokens;
   app.decorate('tokens', tokens);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
@@ -114,7 +101,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   app.addHook('onClose', async () => {
-    await Promise.all([apiPool.close(), tokenPool.close()]);
+    await Promise.all([apiPool.close(), owned?.close()]);
   });
   return app;
 }

@@ -3,7 +3,10 @@
  * Process entry: read the environment, build the app, listen, close on signals.
  * A bad setting exits at once with one line naming it, and no stack trace.
  */
+import cluster from 'node:cluster';
 import { buildApp } from './app.js';
+import { startPrimary } from './cluster/primary.js';
+import { workerAppOptions } from './cluster/worker.js';
 import { ConfigError, loadConfig, type Config } from './config/load.js';
 
 async function main(): Promise<void> {
@@ -17,9 +20,15 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const app = await buildApp(config);
+  if (config.workers > 1 && cluster.isPrimary) {
+    runPrimary(config);
+    return;
+  }
+  const app = await buildApp(config, workerAppOptions(config));
   let closing = false;
   const shutdown = (signal: string): void => {
+    // A worker gets the terminal's signal and its primary's SIGTERM: only the primary forces.
+    if (closing && cluster.isWorker) return;
     if (closing) process.exit(1);
     closing = true;
     app.log.info({ signal }, 'shutting down');
@@ -27,6 +36,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // A worker whose primary is gone has no token source left: finish in-flight requests and exit.
+  if (cluster.isWorker) process.once('disconnect', () => shutdown('disconnect'));
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
@@ -34,6 +45,20 @@ async function main(): Promise<void> {
     process.stderr.write(`suitecrm-auth-proxy: cannot listen on ${config.host}:${config.port} (${code}); check PROXY_HOST and PROXY_PORT\n`);
     process.exit(1);
   }
+}
+
+/** PROXY_WORKERS > 1: this process forks the workers and owns the token; it serves no HTTP. */
+function runPrimary(config: Config): void {
+  const primary = startPrimary(config);
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) process.exit(1);
+    closing = true;
+    primary.logger.info({ signal }, 'shutting down the workers');
+    primary.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 main().catch((err: unknown) => {

@@ -6,13 +6,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { networkErrorCode, upstreamError } from '../errors.js';
-import type { CachedToken, TokenManager } from '../oauth/token-manager.js';
+import type { CachedToken } from '../oauth/token-manager.js';
+import type { TokenSource } from '../oauth/token-source.js';
 import type { ProxyBody } from './body.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 
 export interface ForwardOptions {
   readonly dispatcher: Dispatcher;
-  readonly tokens: TokenManager;
+  readonly tokens: TokenSource;
   /** Path of SUITECRM_URL (e.g. `/legacy`), prepended to every request path. */
   readonly basePath: string;
   readonly hostHeader: string;

@@ -1,0 +1,41 @@
+/**
+ * The TokenManager of the configured credential with its own connection pool to the token
+ * endpoint: built by buildApp in a single process, and by the primary under PROXY_WORKERS.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Pool } from 'undici';
+import type { Config } from '../config/load.js';
+import { requestToken } from './grant.js';
+import { TokenManager, type TokenHooks } from './token-manager.js';
+
+export interface OwnedTokenManager {
+  readonly tokens: TokenManager;
+  /** Closes the token endpoint pool. */
+  close(): Promise<void>;
+}
+
+/** One token per configured credential: the key identifies the credential without holding a secret. */
+export function credentialKey(config: Config): string {
+  return createHash('sha256')
+    .update([config.suitecrmUrl.href, config.tokenPath, config.grantType, config.clientId, config.username ?? ''].join('\n'))
+    .digest('hex');
+}
+
+export function createTokenManager(config: Config, logger: Logger, options: { now?: () => number; hooks?: Partial<TokenHooks> } = {}): OwnedTokenManager {
+  // Token requests get their own small pool so they never queue behind slow API calls.
+  const tokenPool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs } });
+  const tokens = new TokenManager({
+    grantType: config.grantType,
+    initialRefreshToken: config.refreshToken,
+    refreshMarginMs: config.refreshMarginMs,
+    tokenRetryMaxMs: config.tokenRetryMaxMs,
+    credentialsRetryMs: config.credentialsRetryMs,
+    credentialKey: credentialKey(config),
+    logger,
+    now: options.now,
+    hooks: options.hooks,
+    fetchToken: (request) => requestToken(config, tokenPool, request, options.now),
+  });
+  return { tokens, close: () => tokenPool.close() };
+}
