@@ -6,8 +6,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { pino, type Logger } from 'pino';
 import { Pool } from 'undici';
 import { adminPlugin, ADMIN_PREFIX } from './admin.js';
-import { basePath, type Config } from './config/load.js';
-import { isProxyError, ProxyError } from './errors.js';
+import type { Config } from './config/load.js';
+import { isProxyError, ProxyError, sendProxyError } from './errors.js';
 import { logDestination, loggerOptions } from './logging.js';
 import type { TokenHooks } from './oauth/token-manager.js';
 import { createTokenManager, type OwnedTokenManager } from './oauth/token-manager-factory.js';
@@ -68,12 +68,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         : new ProxyError('INTERNAL_ERROR', 'the proxy failed unexpectedly; see its log');
     if (proxyError.status >= 500 && !isProxyError(err)) request.log.error({ err }, 'unexpected error');
     else request.log.debug({ code: proxyError.code }, proxyError.detail);
-    reply.code(proxyError.status).headers(proxyError.headers()).send(proxyError.toJsonApi());
+    sendProxyError(reply, proxyError);
   });
 
   app.setNotFoundHandler((_request, reply) => {
-    const err = new ProxyError('NOT_FOUND', 'no route');
-    reply.code(err.status).headers(err.headers()).send(err.toJsonApi());
+    sendProxyError(reply, new ProxyError('NOT_FOUND', 'no route'));
   });
 
   app.addHook('onResponse', (request, reply, done) => {
@@ -94,7 +93,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(proxyPlugin, {
     dispatcher: apiPool,
     tokens,
-    basePath: basePath(config.suitecrmUrl),
+    basePath: config.basePath,
     hostHeader: config.suitecrmUrl.host,
     timeoutMs: config.upstreamTimeoutMs,
     replayBodyLimitBytes: config.replayBodyLimitBytes,

@@ -3,6 +3,8 @@ import { SETTINGS, type GrantType, type SettingName, type SettingSpec } from './
 
 export interface Config {
   readonly suitecrmUrl: URL;
+  /** Path part of SUITECRM_URL without a trailing slash ('' or e.g. '/legacy'), prefixed to every request. */
+  readonly basePath: string;
   readonly tokenPath: string;
   readonly grantType: GrantType;
   readonly clientId: string;
@@ -135,14 +137,6 @@ function parseValue(spec: SettingSpec, value: string | undefined): Parsed {
   }
 }
 
-/**
- * The path of SUITECRM_URL to put before every request path: '' for a URL without a path
- * (a URL object always reports at least '/', which would double the slash).
- */
-export function basePath(url: URL): string {
-  return url.pathname === '/' ? '' : url.pathname;
-}
-
 /** Parses and validates every setting; throws ConfigError naming the first bad one. */
 export function parseSettings(env: Env, readFile: FileReader = readText): Map<SettingName, Parsed> {
   const raw = rawValues(env, readFile);
@@ -178,6 +172,7 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   const seconds = (name: SettingName): number => Math.round((p.get(name) as number) * 1000);
   return Object.freeze({
     suitecrmUrl: url,
+    basePath: url.pathname === '/' ? '' : url.pathname,
     tokenPath: p.get('SUITECRM_TOKEN_PATH') as string,
     grantType,
     clientId,

@@ -5,7 +5,6 @@
  */
 import { request, type Dispatcher } from 'undici';
 import type { GrantType } from '../config/settings.js';
-import { basePath } from '../config/load.js';
 import { networkErrorCode } from '../errors.js';
 
 export interface Token {
@@ -46,6 +45,7 @@ export class TokenRequestError extends Error {
 
 export interface GrantSettings {
   readonly suitecrmUrl: URL;
+  readonly basePath: string;
   readonly tokenPath: string;
   readonly clientId: string;
   readonly clientSecret: string;
@@ -74,10 +74,8 @@ function grantParams(settings: GrantSettings, grant: GrantType, refreshToken?: s
   return params;
 }
 
-export function tokenEndpoint(settings: Pick<GrantSettings, 'suitecrmUrl' | 'tokenPath'>): URL {
-  const url = new URL(settings.suitecrmUrl.href);
-  url.pathname = basePath(settings.suitecrmUrl) + settings.tokenPath;
-  return url;
+export function tokenEndpoint(settings: Pick<GrantSettings, 'suitecrmUrl' | 'basePath' | 'tokenPath'>): URL {
+  return new URL(settings.basePath + settings.tokenPath, settings.suitecrmUrl.origin);
 }
 
 /** What SuiteCRM's 500 `unknown_error` messages mean, without ever keeping the message. */

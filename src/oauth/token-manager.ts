@@ -85,7 +85,7 @@ export function scheduleFor(token: Token, refreshMarginMs: number): CachedToken 
 }
 
 function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export class TokenManager implements TokenSource {
@@ -109,7 +109,7 @@ export class TokenManager implements TokenSource {
     this.log = opts.logger.child({ component: 'token' });
     this.key = opts.credentialKey;
     this.refreshToken = opts.initialRefreshToken;
-    this.cache = new LRUCache<string, CachedToken>({ max: 4, perf: { now: this.now } });
+    this.cache = new LRUCache<string, CachedToken>({ max: 4, ttlResolution: 0, perf: { now: this.now } });
   }
 
   /** The token to use right now, or undefined. Starts a background refresh when it is due. */
@@ -117,6 +117,7 @@ export class TokenManager implements TokenSource {
     const token = this.cache.get(this.key);
     if (token === undefined) return undefined;
     const now = this.now();
+    if (now >= token.usableUntil) return undefined;
     if (now >= token.refreshAt && this.inflight === undefined && now >= this.nextAttemptAt) {
       this.opts.hooks?.refreshAhead?.();
       this.renew('refresh_ahead').catch(() => { /* logged in renew; the current token stays in use */ });

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+
+const base = { SUITECRM_URL: 'https://crm.example.com/', SUITECRM_CLIENT_ID: 'id', SUITECRM_CLIENT_SECRET: 'very-secret-value' };
+
+function rejects(env: Record<string, string>, setting: string, files: Record<string, string> = {}): ConfigError {
+  let caught: unknown;
+  try {
+    loadConfig(env, (path) => {
+      if (path in files) return files[path]!;
+      throw Object.assign(new Error('nope'), { code: 'ENOENT' });
+    });
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof ConfigError, `expected a ConfigError for ${setting}`);
+  assert.equal(caught.setting, setting);
+  assert.ok(caught.message.startsWith(setting), caught.message);
+  assert.ok(!caught.message.includes('very-secret-value'), 'never echoes a secret');
+  return caught;
+}
+
+test('defaults', () => {
+  const c = loadConfig(base);
+  assert.equal(c.suitecrmUrl.href, 'https://crm.example.com/');
+  assert.equal(c.basePath, '');
+  assert.equal(c.tokenPath, '/Api/access_token');
+  assert.equal(c.grantType, 'client_credentials');
+  assert.equal(c.host, '127.0.0.1');
+  assert.equal(c.port, 8080);
+  assert.equal(c.refreshMarginMs, 60_000);
+  assert.equal(c.replayBodyLimitBytes, 1_048_576);
+  assert.equal(c.tokenRequestFormat, 'form');
+  assert.ok(Object.isFrozen(c));
+});
+
+test('SuiteCRM 8 base path is kept without a trailing slash', () => {
+  const c = loadConfig({ ...base, SUITECRM_URL: 'https://crm.example.com/legacy/' });
+  assert.equal(c.basePath, '/legacy');
+});
+
+test('every bad setting is named', () => {
+  rejects({ SUITECRM_CLIENT_ID: 'x', SUITECRM_CLIENT_SECRET: 'y' }, 'SUITECRM_URL');
+  rejects({ ...base, SUITECRM_URL: 'not a url' }, 'SUITECRM_URL');
+  rejects({ ...base, SUITECRM_URL: 'ftp://crm' }, 'SUITECRM_URL');
+  rejects({ ...base, SUITECRM_URL: 'https://u:p@crm' }, 'SUITECRM_URL');
+  rejects({ ...base, SUITECRM_CLIENT_ID: '' }, 'SUITECRM_CLIENT_ID');
+  rejects({ ...base, SUITECRM_CLIENT_SECRET: '' }, 'SUITECRM_CLIENT_SECRET');
+  rejects({ ...base, SUITECRM_GRANT_TYPE: 'implicit' }, 'SUITECRM_GRANT_TYPE');
+  rejects({ ...base, SUITECRM_GRANT_TYPE: 'password' }, 'SUITECRM_USERNAME');
+  rejects({ ...base, SUITECRM_GRANT_TYPE: 'password', SUITECRM_USERNAME: 'u' }, 'SUITECRM_PASSWORD');
+  rejects({ ...base, SUITECRM_GRANT_TYPE: 'refresh_token' }, 'SUITECRM_REFRESH_TOKEN');
+  rejects({ ...base, PROXY_PORT: '80000' }, 'PROXY_PORT');
+  rejects({ ...base, PROXY_PORT: 'http' }, 'PROXY_PORT');
+  rejects({ ...base, TOKEN_REFRESH_MARGIN_SECONDS: '-1' }, 'TOKEN_REFRESH_MARGIN_SECONDS');
+  rejects({ ...base, REPLAY_BODY_LIMIT_BYTES: '1.5' }, 'REPLAY_BODY_LIMIT_BYTES');
+  rejects({ ...base, SUITECRM_TOKEN_PATH: 'Api/access_token' }, 'SUITECRM_TOKEN_PATH');
+  rejects({ ...base, LOG_LEVEL: 'loud' }, 'LOG_LEVEL');
+  rejects({ ...base, SUITECRM_TOKEN_REQUEST_FORMAT: 'xml' }, 'SUITECRM_TOKEN_REQUEST_FORMAT');
+});
+
+test('secrets come from <NAME>_FILE, trimmed of the final newline', () => {
+  const env = { SUITECRM_URL: 'http://crm', SUITECRM_CLIENT_ID: 'id', SUITECRM_CLIENT_SECRET_FILE: '/run/secrets/s' };
+  const c = loadConfig(env, (path) => (path === '/run/secrets/s' ? 'from-file\n' : ''));
+  assert.equal(c.clientSecret, 'from-file');
+});
+
+test('a missing secret file or a double definition is named', () => {
+  const err = rejects({ ...base, SUITECRM_CLIENT_SECRET: '', SUITECRM_CLIENT_SECRET_FILE: '/nope' }, 'SUITECRM_CLIENT_SECRET_FILE');
+  assert.match(err.message, /ENOENT/);
+  rejects({ ...base, SUITECRM_CLIENT_SECRET_FILE: '/x' }, 'SUITECRM_CLIENT_SECRET', { '/x': 'y' });
+});
