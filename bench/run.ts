@@ -5,7 +5,10 @@
  *
  *   npm run bench -- [--duration 6] [--reps 3] [--connections 32] [--threads 1]
  *                    [--cases direct,proxy,proxy-2w,bare,nginx] [--soak-minutes 0] [--no-install]
- *                    [--no-token-figures]
+ *                    [--no-token-figures] [--compare NAME=path/to/dist/src/main.js,...]
+ *
+ * --compare adds other builds of the proxy as cases in the same alternating run (how the figures
+ * of each hot-path change in bench/README.md were measured).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -30,6 +33,7 @@ const { values: args } = parseArgs({
     'soak-minutes': { type: 'string', default: '0' },
     'no-install': { type: 'boolean', default: false },
     'no-token-figures': { type: 'boolean', default: false },
+    compare: { type: 'string', default: '' },
   },
 });
 const seconds = Number(args.duration);
@@ -77,6 +81,13 @@ async function main(): Promise<void> {
       const s = await startProxy(upstream.port, work, 2);
       services.push(s);
       cases.push({ name: 'proxy-2w', label: 'suitecrm-auth-proxy (PROXY_WORKERS=2)', service: s, measured: s.pid });
+    }
+    for (const entry of args.compare.split(',').filter(Boolean)) {
+      const [label, main] = entry.split('=');
+      if (!label || !main) throw new Error('--compare takes NAME=path/to/main.js[,NAME=path...]');
+      const s = await startProxy(upstream.port, work, 1, `proxy@${label}`, main);
+      services.push(s);
+      cases.push({ name: `proxy@${label}`, label: `proxy build ${label} (1 worker)`, service: s, measured: s.pid });
     }
     if (wanted.has('bare')) {
       const port = await freePort();
