@@ -100,10 +100,10 @@ function tokenSection(report: Report): string[] {
   ];
   const t = report.tokens;
   if (!t) return [...lines, 'Token figures were skipped (--no-token-figures).'];
-  lines.push('| workers | scenario | token requests | expected | detail |', '| ---: | --- | ---: | ---: | --- |');
+  lines.push('| workers | scenario | token requests | expected | detail |', '| ---: | --- | ---: | --- | --- |');
   for (const s of t.steady) {
-    lines.push(`| ${s.workers} | steady load, expires_in ${s.ttlSeconds} s, ${s.loadSeconds.toFixed(0)} s | ${s.tokenRequests} | ${(s.loadSeconds / s.expectedIntervalSeconds).toFixed(1)} | ` +
-      `${s.perWindow.toFixed(2)} per renewal window (one every ${s.expectedIntervalSeconds.toFixed(1)} s); at expires_in 3600 s: ${s.perHourAtDefaultTtl.toFixed(2)} per hour |`);
+    lines.push(`| ${s.workers} | steady load, expires_in ${s.ttlSeconds} s, ${s.loadSeconds.toFixed(0)} s | ${s.tokenRequests} | one per ${s.expectedIntervalSeconds.toFixed(1)} s | ` +
+      `one every ${s.measuredIntervalSeconds.toFixed(2)} s = ${s.perWindow.toFixed(2)} per renewal window; at SuiteCRM's expires_in 3600 s: ${s.perHourAtDefaultTtl.toFixed(2)} per hour |`);
   }
   for (const b of t.bursts) {
     const label = b.scenario === 'cold' ? `${b.concurrent} concurrent cold requests` : `${b.concurrent} concurrent 401s on the same token`;
@@ -119,7 +119,7 @@ export function markdownReport(report: Report): string {
     `# Benchmark results, ${report.startedAt}`,
     '',
     `Machine: ${m.cpus} × ${m.cpuModel}, Node.js ${m.node}; load average before ${m.loadAverageBefore}, after ${m.loadAverageAfter}.`,
-    `wrk -t${s.threads} -c${s.connections}, ${s.seconds} s per run, ${s.reps} repetitions per case and method, cases alternated; medians shown, RSS under load is the peak.`,
+    `wrk -t${s.threads} -c${s.connections}, ${s.seconds} s per run, ${s.reps} repetitions per case and method, cases alternated; medians shown. RSS idle: after warm-up and 2 s without load; RSS under load: the peak, sampled every 250 ms.`,
     'GET: 1 KB JSON:API document. POST: 2 KB body, 1 KB answer. CPU is user+system time of the proxy process tree from /proc per request served.',
     ...report.notes.map((n) => `Note: ${n}.`),
     '',

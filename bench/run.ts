@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { findNginx, writeNginxConfig } from './nginx.js';
 import { cpuMicros, loadAverage, processTree, rssBytes } from './procfs.js';
 import { markdownReport, type CaseSummary, type Report, type Sample } from './report.js';
-import { freePort, startService, type Service } from './services.js';
+import { freePort, startService, stopAll, type Service } from './services.js';
 import { ROOT, STATIC_AUTHORIZATION, startProxy, startUpstream, upstreamStats } from './stack.js';
 import { soak } from './soak.js';
 import { tokenFigures } from './token-figures.js';
@@ -107,19 +107,16 @@ async function main(): Promise<void> {
       }
     }
 
-    // Idle: started, one request served (the proxy has its token), no load yet.
-    const idleRss = new Map<string, number>();
-    for (const c of cases) {
-      await fetch(`http://127.0.0.1:${c.service.port}/Api/V8/module/Accounts/x`, { headers: c.authorization ? { authorization: c.authorization } : {} }).then((r) => r.arrayBuffer());
-    }
-    await sleep(1000);
-    for (const c of cases) if (c.measured) idleRss.set(c.name, rssBytes(processTree(c.measured)));
-
     const methods: Method[] = ['GET', 'POST'];
     console.log('warming up (2 s per case and method)...');
     for (const c of cases) for (const method of methods) {
       await runWrk({ wrk, port: c.service.port, method, script: scripts[method], seconds: 2, connections, threads, authorization: c.authorization });
     }
+
+    // Idle: warmed up (JIT, pools, buffers at their working size), then a pause without load.
+    const idleRss = new Map<string, number>();
+    await sleep(2000);
+    for (const c of cases) if (c.measured) idleRss.set(c.name, rssBytes(processTree(c.measured)));
 
     const tokenRequestsBefore = await upstreamStats(upstream.port);
     const samples: Sample[] = [];
@@ -206,6 +203,13 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`bench: ${signal}, stopping the services`);
+    void stopAll().then(() => process.exit(130));
+  });
 }
 
 main().catch((err: unknown) => {

@@ -15,6 +15,13 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/** Every service still running, so an interrupted benchmark leaves nothing behind. */
+const running = new Set<Service>();
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((s) => s.stop().catch(() => undefined)));
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -52,9 +59,10 @@ export async function startService(name: string, command: string, args: string[]
     }
     await sleep(50);
   }
-  return {
+  const service: Service = {
     name, port, pid: child.pid ?? 0, child,
     stop: async () => {
+      running.delete(service);
       if (exited) return;
       const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');
@@ -63,4 +71,6 @@ export async function startService(name: string, command: string, args: string[]
       clearTimeout(timer);
     },
   };
+  running.add(service);
+  return service;
 }

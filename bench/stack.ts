@@ -26,6 +26,8 @@ export interface UpstreamStats {
   readonly tokenRequests: number;
   readonly apiRequests: number;
   readonly unauthorized: number;
+  /** When each token request arrived (ms since epoch). */
+  readonly tokenRequestTimes: number[];
 }
 
 export async function upstreamStats(port: number): Promise<UpstreamStats> {

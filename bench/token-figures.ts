@@ -21,7 +21,9 @@ export interface SteadyFigure {
   readonly tokenRequests: number;
   /** When the token manager renews a token of this TTL with default settings. */
   readonly expectedIntervalSeconds: number;
-  /** Token requests per renewal window the schedule allows: 1.0 means one per window. */
+  /** Mean time between consecutive token requests during the load. */
+  readonly measuredIntervalSeconds: number;
+  /** Token requests per renewal window: expected interval / measured interval (1.0: one per window). */
   readonly perWindow: number;
   /** The same ratio applied to SuiteCRM's default expires_in of 3600 s. */
   readonly perHourAtDefaultTtl: number;
@@ -70,12 +72,16 @@ export async function tokenFigures(o: TokenFiguresOptions): Promise<TokenFigures
       await burst(proxy.port, 1);
       const before = (await upstreamStats(upstream.port)).tokenRequests;
       const load = await runWrk({ wrk: o.wrk, port: proxy.port, method: 'GET', script: o.scripts.GET, seconds: STEADY_SECONDS, connections: o.connections, threads: o.threads });
-      const tokenRequests = (await upstreamStats(upstream.port)).tokenRequests - before;
+      const after = await upstreamStats(upstream.port);
+      const tokenRequests = after.tokenRequests - before;
+      // Intervals between consecutive token requests, the cold one included (it starts the first window).
+      const times = after.tokenRequestTimes;
+      const measured = times.length > 1 ? ((times.at(-1) ?? 0) - (times[0] ?? 0)) / (times.length - 1) / 1000 : Number.NaN;
       const interval = renewalIntervalSeconds(SHORT_TTL_SECONDS);
-      const perWindow = tokenRequests / (load.seconds / interval);
+      const perWindow = interval / measured;
       steady.push({
         workers, ttlSeconds: SHORT_TTL_SECONDS, loadSeconds: load.seconds, tokenRequests,
-        expectedIntervalSeconds: interval, perWindow,
+        expectedIntervalSeconds: interval, measuredIntervalSeconds: measured, perWindow,
         perHourAtDefaultTtl: perWindow * (3600 / renewalIntervalSeconds(3600)),
       });
     } finally {

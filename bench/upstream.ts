@@ -40,7 +40,9 @@ const JSON_API_HEADERS = { 'content-type': 'application/vnd.api+json', 'content-
 
 /** access token -> expiry (ms since epoch). */
 const issued = new Map<string, number>();
-const stats = { tokenRequests: 0, apiRequests: 0, unauthorized: 0, revocations: 0 };
+const stats = { tokenRequests: 0, apiRequests: 0, unauthorized: 0, revocations: 0, tokenRequestTimes: [] as number[] };
+/** Enough timestamps for any bounded run; older ones are dropped. */
+const MAX_TIMES = 1000;
 
 function authorized(header: string | undefined): boolean {
   if (header === undefined || !header.startsWith('Bearer ')) return false;
@@ -56,6 +58,8 @@ function drain(req: IncomingMessage, then: () => void): void {
 
 function issueToken(res: ServerResponse): void {
   stats.tokenRequests += 1;
+  stats.tokenRequestTimes.push(Date.now());
+  if (stats.tokenRequestTimes.length > MAX_TIMES) stats.tokenRequestTimes.shift();
   const accessToken = `bench.${randomBytes(24).toString('base64url')}.sig`;
   issued.set(accessToken, Date.now() + ttlSeconds * 1000);
   const body = JSON.stringify({ token_type: 'Bearer', expires_in: ttlSeconds, access_token: accessToken });
