@@ -35,11 +35,18 @@ export function loggerOptions(level: string): LoggerOptions {
   };
 }
 
+/** Log lines are written in batches of about this many bytes... */
+const LOG_BATCH_BYTES = 4096;
+/** ...or after this long, whichever comes first, so a quiet proxy's lines still appear promptly. */
+const LOG_FLUSH_INTERVAL_MS = 1000;
+
 /**
- * stdout without a blocking write per line: lines written while a write is in flight are
- * batched into the next one, so a busy proxy makes one write syscall per batch, not per request.
- * At low load every line is written at once; pending lines are flushed synchronously on exit.
+ * stdout without a write syscall per line: lines are batched into ~4 KiB writes, and whatever is
+ * pending is written at least once a second and synchronously on exit (pino's exit hook). In the
+ * benchmark's profile the write per request line cost about 8% of the proxy's CPU.
  */
 export function logDestination(): DestinationStream {
-  return pino.destination({ dest: 1, sync: false });
+  const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES });
+  setInterval(() => destination.flush(), LOG_FLUSH_INTERVAL_MS).unref();
+  return destination;
 }
