@@ -135,8 +135,11 @@ export function markdownReport(report: Report): string {
     '',
   ];
   if (report.soak) {
-    out.push('## Soak', '', `${report.soak.minutes} min of load, RSS every 30 s (MiB): ${report.soak.rssMiB.map((v) => v.toFixed(1)).join(', ')}; ` +
-      `growth after the first minute ${report.soak.growthPercent.toFixed(1)}% (target < 5%); ${report.soak.requests} requests, ${report.soak.errors} errors.`, '');
+    const k = report.soak;
+    const list = (v: number[]): string => v.map((x) => x.toFixed(1)).join(', ');
+    out.push('## Soak', '', `${k.minutes} min of load on the proxy (1 worker), RSS sampled every second. Per minute, peak MiB: ${list(k.peakMiB)}; median MiB: ${list(k.medianMiB)}. ` +
+      `Last minute against the second (the first is warm-up): peak ${k.peakGrowthPercent.toFixed(1)}%, median ${k.medianGrowthPercent.toFixed(1)}% (target: growth < 5%). ` +
+      `${k.requests} requests, ${k.errors} errors.`, '');
   }
   return out.join('\n');
 }
