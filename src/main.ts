@@ -4,9 +4,7 @@
  * A bad setting exits at once with one line naming it, and no stack trace.
  */
 import cluster from 'node:cluster';
-import { buildApp } from './app.js';
 import { startPrimary } from './cluster/primary.js';
-import { workerAppOptions } from './cluster/worker.js';
 import { ConfigError, loadConfig, type Config } from './config/load.js';
 
 async function main(): Promise<void> {
@@ -24,6 +22,8 @@ async function main(): Promise<void> {
     runPrimary(config);
     return;
   }
+  // Loaded here, not at the top: a PROXY_WORKERS primary serves no HTTP and stays small without them.
+  const [{ buildApp }, { workerAppOptions }] = await Promise.all([import('./app.js'), import('./cluster/worker.js')]);
   const app = await buildApp(config, workerAppOptions(config));
   let closing = false;
   const shutdown = (signal: string): void => {
