@@ -22,6 +22,7 @@ export interface Config {
   readonly port: number;
   readonly replayBodyLimitBytes: number;
   readonly upstreamConnections: number;
+  readonly workers: number;
   readonly refreshMarginMs: number;
   readonly tokenRetryMaxMs: number;
   readonly credentialsRetryMs: number;
@@ -245,6 +246,7 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     port: p.get('PROXY_PORT') as number,
     replayBodyLimitBytes: p.get('REPLAY_BODY_LIMIT_BYTES') as number,
     upstreamConnections: p.get('UPSTREAM_CONNECTIONS') as number,
+    workers: p.get('PROXY_WORKERS') as number,
     refreshMarginMs: seconds('TOKEN_REFRESH_MARGIN_SECONDS'),
     tokenRetryMaxMs: seconds('TOKEN_RETRY_MAX_SECONDS'),
     credentialsRetryMs: seconds('CREDENTIALS_RETRY_SECONDS'),

@@ -62,6 +62,8 @@ export const SETTINGS = [
     doc: 'Request bodies up to this size are kept so a request rejected with 401 can be replayed; larger ones stream through.' },
   { env: 'UPSTREAM_CONNECTIONS', type: 'int', group: 'Proxy', default: '128', min: 1, max: 10000,
     doc: 'Maximum keep-alive connections to SuiteCRM.' },
+  { env: 'PROXY_WORKERS', type: 'int', group: 'Proxy', default: '1', min: 1, max: 64,
+    doc: 'Event loops (node:cluster workers) sharing the listening port. They share one SuiteCRM token: the primary process obtains it and hands it to the workers.' },
   { env: 'TOKEN_REFRESH_MARGIN_SECONDS', type: 'seconds', group: 'Tokens', default: '60', min: 0, max: 86400,
     doc: 'Refresh a token this long before it expires (capped at a quarter of the token lifetime).' },
   { env: 'TOKEN_RETRY_MAX_SECONDS', type: 'seconds', group: 'Tokens', default: '30', min: 0.01, max: 3600,
