@@ -214,6 +214,24 @@ export const DRILLS: readonly DrillSpec[] = [
     recoveryBoundMs: API_RECOVERY_MS,
   },
   {
+    name: 'kept-alive sockets go stale after 30 ms idle (reset on the next request)',
+    staleSocketRelay: true,
+    holdMs: 2000,
+    inject: ({ relay }) => {
+      relay!.staleAfterMs = 30;
+    },
+    lift: ({ relay }) => {
+      relay!.staleAfterMs = undefined;
+    },
+    // A POST or PATCH on a stale socket is not re-sent: it may have been processed, as far as the proxy can tell.
+    allowedFailures: ['UPSTREAM_UNREACHABLE'],
+    mustSucceed: { why: 'idempotent requests are retried once on a fresh socket', test: idempotent },
+    tokenBound: () => 1,
+    tokenBoundText: 'sockets are not tokens',
+    recoveryBoundMs: API_RECOVERY_MS,
+    exercised: (_r, { relay }) => (relay!.cut > 0 ? undefined : 'no request met a stale socket'),
+  },
+  {
     name: 'API closes every keep-alive socket after its answer',
     holdMs: 2000,
     ...fault('api', 'close-after-response'),

@@ -10,6 +10,7 @@ import { CC_ENV, PW_ENV } from '../proxy-harness.js';
 import { UpstreamLedger } from './ledger.js';
 import { LoadGenerator, type ClientResult } from './load.js';
 import { spawnProxyProcess, type ProxyProcess } from './proxy-process.js';
+import { startStaleSocketRelay, type StaleSocketRelay } from './stale-socket-relay.js';
 
 /**
  * Proxy settings for every drill: backoff short enough that a drill takes seconds; timeouts
@@ -29,6 +30,8 @@ export const DRILL_LOAD = { workers: 6, pauseMs: 40, clientTimeoutMs: 15_000 } a
 export interface DrillContext {
   readonly crm: FakeSuiteCrm;
   readonly proxy: ProxyProcess;
+  /** Between proxy and double when the drill asks for it. */
+  readonly relay?: StaleSocketRelay;
 }
 
 export interface DrillSpec {
@@ -37,6 +40,8 @@ export interface DrillSpec {
   readonly grant?: 'client_credentials' | 'password';
   readonly crm?: FakeSuiteCrmOptions;
   readonly env?: Readonly<Record<string, string>>;
+  /** Put a relay that can make kept-alive sockets stale between proxy and double. */
+  readonly staleSocketRelay?: boolean;
   readonly holdMs: number;
   inject(ctx: DrillContext): void | Promise<void>;
   lift(ctx: DrillContext): void | Promise<void>;
@@ -111,12 +116,14 @@ export interface DrillRig extends DrillContext {
  * A fresh double and proxy process, the load running and a healthy baseline reached, for `body`;
  * everything is stopped afterwards, whatever happens.
  */
-export async function withDrillRig<T>(spec: Pick<DrillSpec, 'name' | 'grant' | 'crm' | 'env'>, body: (rig: DrillRig) => Promise<T>): Promise<T> {
+export async function withDrillRig<T>(spec: Pick<DrillSpec, 'name' | 'grant' | 'crm' | 'env' | 'staleSocketRelay'>, body: (rig: DrillRig) => Promise<T>): Promise<T> {
   const crm = await startFakeSuiteCrm({ quiet: true, ...spec.crm });
+  let relay: StaleSocketRelay | undefined;
   let proxy: ProxyProcess | undefined;
   let load: LoadGenerator | undefined;
   try {
-    proxy = await spawnProxyProcess(drillEnv(crm.url, spec));
+    if (spec.staleSocketRelay) relay = await startStaleSocketRelay(crm.port);
+    proxy = await spawnProxyProcess(drillEnv(relay?.url ?? crm.url, spec));
     load = new LoadGenerator({ baseUrl: proxy.url, ...DRILL_LOAD, seed: hash(spec.name) });
     const ledger = new UpstreamLedger(crm);
     load.start();
@@ -128,10 +135,11 @@ export async function withDrillRig<T>(spec: Pick<DrillSpec, 'name' | 'grant' | '
       await sleep(50);
     }
     ledger.ingest();
-    return await body({ crm, proxy, load, ledger });
+    return await body({ crm, proxy, relay, load, ledger });
   } finally {
     await load?.stop();
     await proxy?.stop();
+    await relay?.close();
     await crm.close();
   }
 }
@@ -168,8 +176,8 @@ export function slowestMs(results: readonly ClientResult[]): number {
 }
 
 export function runDrill(spec: DrillSpec): Promise<DrillResult> {
-  return withDrillRig(spec, async ({ crm, proxy, load, ledger }) => {
-    const ctx: DrillContext = { crm, proxy };
+  return withDrillRig(spec, async ({ crm, proxy, relay, load, ledger }) => {
+    const ctx: DrillContext = { crm, proxy, relay };
     const results = load.results;
     const violations: string[] = [];
     const tokensBefore = crm.tokenRequestCount();
