@@ -12,6 +12,12 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
 
 export interface ForwardOptions {
   readonly dispatcher: Dispatcher;
+  /**
+   * A dispatcher holding a new connection, for the one retry after a stale socket: another
+   * pooled socket may be just as stale (every idle one is, behind a middlebox that dropped
+   * them). Closed once its response has been read. Without it the retry uses `dispatcher`.
+   */
+  readonly freshConnection?: () => Dispatcher;
   readonly tokens: TokenManager;
   /** Path of SUITECRM_URL (e.g. `/legacy`), prepended to every request path. */
   readonly basePath: string;
@@ -32,9 +38,9 @@ const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 export class Forwarder {
   constructor(private readonly opts: ForwardOptions) {}
 
-  private send(request: FastifyRequest, body: ProxyBody, token: CachedToken): Promise<Dispatcher.ResponseData> {
+  private send(request: FastifyRequest, body: ProxyBody, token: CachedToken, dispatcher = this.opts.dispatcher): Promise<Dispatcher.ResponseData> {
     const { opts } = this;
-    return opts.dispatcher.request({
+    return dispatcher.request({
       method: request.method as Dispatcher.HttpMethod,
       path: opts.basePath + request.url,
       headers: upstreamRequestHeaders(request.headers, token.authorization, opts.hostHeader, Buffer.isBuffer(body) ? body.length : undefined),
@@ -53,10 +59,14 @@ export class Forwarder {
       const retryable = code !== undefined && STALE_SOCKET_CODES.has(code) && IDEMPOTENT.has(request.method) && !isStream(body);
       if (!retryable) throw upstreamError(err);
       request.log.debug({ event: 'upstream_retry', cause: code }, 'retrying an idempotent request on a fresh connection');
+      const fresh = this.opts.freshConnection?.();
       try {
-        return await this.send(request, body, token);
+        return await this.send(request, body, token, fresh);
       } catch (retryErr) {
         throw upstreamError(retryErr);
+      } finally {
+        // Graceful: undici closes the connection after the response body has been consumed.
+        fresh?.close().catch(() => undefined);
       }
     }
   }

@@ -3,7 +3,8 @@
  * load balancer or NAT with a short idle timeout does: once `staleAfterMs` is set, a request
  * written on a connection that has been idle that long is answered with a TCP reset instead of
  * being passed on. To the proxy this is the classic stale keep-alive socket (ECONNRESET before
- * any answer), and SuiteCRM never sees the request.
+ * any answer), and SuiteCRM never sees the request. `resetDelayMs` holds the request before the
+ * reset, like a middlebox that drops silently and resets only later.
  */
 import { connect, createServer, type Socket } from 'node:net';
 
@@ -11,6 +12,8 @@ export interface StaleSocketRelay {
   readonly url: string;
   /** Mutable: undefined passes everything through. */
   staleAfterMs: number | undefined;
+  /** Mutable: how long a request on a stale socket waits for its reset. */
+  resetDelayMs: number;
   /** Requests cut so far. */
   readonly cut: number;
   close(): Promise<void>;
@@ -22,6 +25,7 @@ export async function startStaleSocketRelay(targetPort: number): Promise<StaleSo
   const relay = {
     url: '',
     staleAfterMs: undefined as number | undefined,
+    resetDelayMs: 0,
     get cut() {
       return cut;
     },
@@ -36,6 +40,7 @@ export async function startStaleSocketRelay(targetPort: number): Promise<StaleSo
     sockets.add(upstream);
     let lastActivity = performance.now();
     let exchanged = false;
+    let cutting = false;
     const drop = (): void => {
       client.destroy();
       upstream.destroy();
@@ -43,11 +48,15 @@ export async function startStaleSocketRelay(targetPort: number): Promise<StaleSo
       sockets.delete(upstream);
     };
     client.on('data', (chunk: Buffer) => {
+      if (cutting) return;
       const idle = performance.now() - lastActivity;
       if (exchanged && relay.staleAfterMs !== undefined && idle >= relay.staleAfterMs) {
         cut += 1;
-        client.resetAndDestroy();
-        upstream.destroy();
+        cutting = true;
+        setTimeout(() => {
+          client.resetAndDestroy();
+          upstream.destroy();
+        }, relay.resetDelayMs);
         return;
       }
       lastActivity = performance.now();
