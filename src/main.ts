@@ -5,6 +5,7 @@
  */
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/load.js';
+import { exitGracefullyOnSignals } from './shutdown.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -18,15 +19,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const app = await buildApp(config);
-  let closing = false;
-  const shutdown = (signal: string): void => {
-    if (closing) process.exit(1);
-    closing = true;
-    app.log.info({ signal }, 'shutting down');
-    app.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  exitGracefullyOnSignals(app, { timeoutMs: config.shutdownTimeoutMs, inFlight: () => app.metrics.requestsInFlight });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

@@ -6,7 +6,6 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DRILL_LOAD, proxyViolations, slowestMs, tallyFailures, tokenFailures, withDrillRig, type DrillResult } from './drill.js';
-import { FASTIFY_CLOSING } from './load.js';
 
 export interface ShutdownDrillOptions {
   /** SuiteCRM's answer time during the drill, so requests are in flight when the signal arrives. */
@@ -16,14 +15,14 @@ export interface ShutdownDrillOptions {
   readonly refusedOutcomes: readonly string[];
 }
 
-/** What is true of the proxy's shutdown today (see the README, "Fault drills"). */
+/** Graceful shutdown as src/shutdown.ts implements it (README, "Graceful shutdown"). */
 export const SHUTDOWN_DRILL: ShutdownDrillOptions = {
   apiDelayMs: 300,
   exitBoundMs: 10_000,
   // ECONNREFUSED: the listener is closed. ECONNRESET / UND_ERR_SOCKET: an idle keep-alive
-  // socket closed under a request the caller had just written. FASTIFY_503_CLOSING and
-  // SHUTTING_DOWN: a request that arrived on a busy keep-alive socket while the proxy drains.
-  refusedOutcomes: ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', FASTIFY_CLOSING, 'SHUTTING_DOWN'],
+  // socket closed under a request the caller had just written. SHUTTING_DOWN: a request that
+  // arrived on a busy keep-alive socket while the proxy drains (our JSON:API 503).
+  refusedOutcomes: ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'SHUTTING_DOWN'],
 };
 
 export function runShutdownDrill(options: ShutdownDrillOptions = SHUTDOWN_DRILL): Promise<DrillResult> {
@@ -45,6 +44,9 @@ export function runShutdownDrill(options: ShutdownDrillOptions = SHUTDOWN_DRILL)
     const tokenRequests = crm.tokenRequestCount() - tokensBefore;
 
     if (exit !== 0) violations.push(`the proxy exited with ${String(exit)}, expected 0`);
+    for (const event of ['shutdown_started', 'shutdown_complete']) {
+      if (!proxy.events.some((e) => e.event === event)) violations.push(`the proxy did not log ${event}`);
+    }
     if (exitMs > options.exitBoundMs) violations.push(`the proxy took ${Math.round(exitMs)} ms to exit, bound ${options.exitBoundMs} ms`);
     if (tokenRequests > 1) violations.push(`${tokenRequests} token requests during shutdown`);
 
