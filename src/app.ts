@@ -4,7 +4,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { Pool } from 'undici';
+import { Client, Pool } from 'undici';
 import { adminPlugin, ADMIN_PREFIX } from './admin.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
@@ -102,6 +102,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting });
   await app.register(proxyPlugin, {
     dispatcher: apiPool,
+    freshConnection: () => new Client(origin, { connect }),
     tokens,
     basePath: config.basePath,
     hostHeader: config.suitecrmUrl.host,

@@ -19,6 +19,12 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
 
 export interface ForwardOptions {
   readonly dispatcher: Dispatcher;
+  /**
+   * A dispatcher holding a new connection, for the one retry after a stale socket: another
+   * pooled socket may be just as stale (every idle one is, behind a middlebox that dropped
+   * them). Closed once its response has been read. Without it the retry uses `dispatcher`.
+   */
+  readonly freshConnection?: () => Dispatcher;
   readonly tokens: TokenSource;
   /** Path of SUITECRM_URL (e.g. `/legacy`), prepended to every request path. */
   readonly basePath: string;
@@ -66,8 +72,9 @@ export class Forwarder {
     const { opts } = this;
     const body = request.body as ProxyBody;
     const exchange = new Exchange(this, request, reply, outcome, token, retried);
+    const fresh = retried ? opts.freshConnection?.() : undefined;
     try {
-      opts.dispatcher.dispatch({
+      (fresh ?? opts.dispatcher).dispatch({
         method: request.method as Dispatcher.HttpMethod,
         path: opts.basePath + request.url,
         headers: upstreamRequestHeaders(request.headers, token.authorization, opts.hostHeader, Buffer.isBuffer(body) ? body.length : undefined),
@@ -75,7 +82,10 @@ export class Forwarder {
         headersTimeout: opts.timeoutMs,
         bodyTimeout: opts.timeoutMs,
       }, exchange);
+      // Graceful: undici closes the one-off connection once this request's response has been read.
+      fresh?.close().catch(() => undefined);
     } catch (err) {
+      fresh?.destroy().catch(() => undefined);
       reply.send(upstreamError(err));
     }
   }
