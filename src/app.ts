@@ -114,7 +114,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(proxyPlugin, {
     dispatcher: apiPool,
     tokens,
-    basePath: config.suitecrmUrl.pathname,
+    // '/' for a SUITECRM_URL without a path: it must not double the request path's leading slash.
+    basePath: config.suitecrmUrl.pathname.replace(/\/$/, ''),
     hostHeader: config.suitecrmUrl.host,
     timeoutMs: config.upstreamTimeoutMs,
     replayBodyLimitBytes: config.replayBodyLimitBytes,

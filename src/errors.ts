@@ -70,6 +70,16 @@ export function isProxyError(err: unknown): err is ProxyError {
   return err instanceof ProxyError;
 }
 
+/** Our own error inside a failure (e.g. a body stream we failed on purpose), looking through `cause` chains. */
+export function ownErrorIn(err: unknown): ProxyError | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    if (isProxyError(current)) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** Network error codes (undici and Node) that mean the upstream cannot be reached or dropped us. */
 const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',

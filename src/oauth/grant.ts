@@ -75,7 +75,8 @@ function grantParams(settings: GrantSettings, grant: GrantType, refreshToken?: s
 
 export function tokenEndpoint(settings: Pick<GrantSettings, 'suitecrmUrl' | 'tokenPath'>): URL {
   const url = new URL(settings.suitecrmUrl.href);
-  url.pathname = settings.suitecrmUrl.pathname + settings.tokenPath;
+  // A URL without a path has pathname '/', which must not double the token path's leading slash.
+  url.pathname = settings.suitecrmUrl.pathname.replace(/\/$/, '') + settings.tokenPath;
   return url;
 }
 
