@@ -5,6 +5,8 @@
  * within its rate (429, @fastify/rate-limit with a token-bucket store), and a POST body must
  * not carry a `_METHOD` override (400). `/_proxy/` endpoints need no key and are never forwarded.
  */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { Transform, type Readable } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -15,6 +17,7 @@ import type { RateLimitSpec } from './clients.js';
 import { isLoopbackHost, type SecurityConfig } from './config.js';
 import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind } from './request-guard.js';
 import { AccessPolicy } from './rules.js';
+import { writeSocketError } from './server-options.js';
 import { TokenBucketStore } from './token-bucket-store.js';
 
 declare module 'fastify' {
@@ -84,7 +87,16 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
   app.decorateRequest('callerInfo', null);
   warnAtStartup(app, opts);
 
+  // CONNECT never reaches Fastify: without this, Node just drops the socket. This proxy tunnels nothing.
+  app.server.on('connect', (_request: IncomingMessage, socket: Socket) => {
+    app.log.info({ event: 'bad_target', method: 'CONNECT', remoteAddress: socket.remoteAddress }, 'refused a CONNECT request');
+    writeSocketError(socket, new ProxyError('BAD_REQUEST', 'CONNECT is not supported: this is not a forward proxy'));
+  });
+
   app.addHook('onRequest', (request, reply, done) => {
+    if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') {
+      return done(new ProxyError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header'));
+    }
     const target = checkRequestTarget(request.url, config.maxUrlBytes);
     if (!target.ok) {
       request.log.info({ event: 'bad_target', code: target.code, remoteAddress: request.ip }, target.detail);

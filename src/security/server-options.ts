@@ -43,10 +43,8 @@ export function clientErrorResponse(code: string | undefined): ProxyError {
   return new ProxyError(errorCode, detail);
 }
 
-function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const error = clientErrorResponse(err.code);
-  this.log.info({ event: 'client_error', code: err.code, status: error.status, remoteAddress: socket.remoteAddress }, 'refused a request Node could not parse');
+/** Writes a JSON:API error straight to a socket and closes it (for requests Fastify never sees). */
+export function writeSocketError(socket: Socket, error: ProxyError): void {
   if (socket.writable) {
     const body = error.toJsonApi();
     const headers = Object.entries({ ...error.headers(), 'content-length': String(Buffer.byteLength(body)), connection: 'close' })
@@ -54,6 +52,13 @@ function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string 
     socket.write(`HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\n${headers}\r\n${body}`);
   }
   socket.destroy();
+}
+
+function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const error = clientErrorResponse(err.code);
+  this.log.info({ event: 'client_error', code: err.code, status: error.status, remoteAddress: socket.remoteAddress }, 'refused a request Node could not parse');
+  writeSocketError(socket, error);
 }
 
 /** Fastify's router errors (e.g. a URL it cannot decode) as JSON:API 400s. */
@@ -70,6 +75,8 @@ export function serverOptions(config: SecurityConfig): Partial<FastifyHttpOption
       headersTimeout: config.headersTimeoutMs,
       requestTimeout: config.requestTimeoutMs,
       connectionsCheckingInterval: connectionsCheckingInterval(config),
+      // Checked in the security plugin instead, so the 400 is a JSON:API document like every other.
+      requireHostHeader: false,
     },
     clientErrorHandler,
     frameworkErrors,
