@@ -37,13 +37,13 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
     const token = opts.tokens.current() ?? (await withTimeout(opts.tokens.get('readiness'), opts.readinessWaitMs));
     const status = opts.tokens.status();
     reply.type(JSON_API_CONTENT_TYPE);
-    return {
+    return Buffer.from(JSON.stringify({
       meta: {
         status: 'ready',
         grant: token.grant,
         tokenExpiresInSeconds: Math.max(0, Math.round((status.expiresInMs ?? 0) / 1000)),
       },
-    };
+    }));
   });
 
   app.all(`${ADMIN_PREFIX}/*`, async () => {

@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import { Pool } from 'undici';
 import { adminPlugin, ADMIN_PREFIX } from './admin.js';
 import type { Config } from './config/load.js';
-import { isProxyError, ProxyError } from './errors.js';
+import { isProxyError, ProxyError, sendProxyError } from './errors.js';
 import { loggerOptions } from './logging.js';
 import { requestToken } from './oauth/grant.js';
 import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
@@ -85,12 +85,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         : new ProxyError('INTERNAL_ERROR', 'the proxy failed unexpectedly; see its log');
     if (proxyError.status >= 500 && !isProxyError(err)) request.log.error({ err }, 'unexpected error');
     else request.log.debug({ code: proxyError.code }, proxyError.detail);
-    reply.code(proxyError.status).headers(proxyError.headers()).send(proxyError.toJsonApi());
+    sendProxyError(reply, proxyError);
   });
 
   app.setNotFoundHandler((_request, reply) => {
-    const err = new ProxyError('NOT_FOUND', 'no route');
-    reply.code(err.status).headers(err.headers()).send(err.toJsonApi());
+    sendProxyError(reply, new ProxyError('NOT_FOUND', 'no route'));
   });
 
   app.addHook('onResponse', (request, reply, done) => {
@@ -114,8 +113,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(proxyPlugin, {
     dispatcher: apiPool,
     tokens,
-    // '/' for a SUITECRM_URL without a path: it must not double the request path's leading slash.
-    basePath: config.suitecrmUrl.pathname.replace(/\/$/, ''),
+    basePath: config.basePath,
     hostHeader: config.suitecrmUrl.host,
     timeoutMs: config.upstreamTimeoutMs,
     replayBodyLimitBytes: config.replayBodyLimitBytes,

@@ -66,6 +66,18 @@ export class ProxyError extends Error {
   }
 }
 
+/** Minimal reply surface, so this module does not depend on Fastify. */
+interface ReplyLike {
+  code(status: number): ReplyLike;
+  headers(values: Record<string, string>): ReplyLike;
+  send(payload: Buffer): unknown;
+}
+
+/** Sends the error document as bytes, so the content type stays exactly `application/vnd.api+json`. */
+export function sendProxyError(reply: ReplyLike, err: ProxyError): unknown {
+  return reply.code(err.status).headers(err.headers()).send(Buffer.from(err.toJsonApi()));
+}
+
 export function isProxyError(err: unknown): err is ProxyError {
   return err instanceof ProxyError;
 }

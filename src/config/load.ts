@@ -4,6 +4,8 @@ import { SETTINGS, type GrantType, type SettingName, type SettingSpec } from './
 
 export interface Config {
   readonly suitecrmUrl: URL;
+  /** Path part of SUITECRM_URL without a trailing slash ('' or e.g. '/legacy'), prefixed to every request. */
+  readonly basePath: string;
   readonly tokenPath: string;
   readonly grantType: GrantType;
   readonly clientId: string;
@@ -179,6 +181,7 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   }
   return Object.freeze({
     suitecrmUrl: url,
+    basePath: url.pathname === '/' ? '' : url.pathname,
     tokenPath: p.get('SUITECRM_TOKEN_PATH') as string,
     grantType,
     clientId,

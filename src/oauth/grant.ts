@@ -45,6 +45,7 @@ export class TokenRequestError extends Error {
 
 export interface GrantSettings {
   readonly suitecrmUrl: URL;
+  readonly basePath: string;
   readonly tokenPath: string;
   readonly clientId: string;
   readonly clientSecret: string;
@@ -73,11 +74,8 @@ function grantParams(settings: GrantSettings, grant: GrantType, refreshToken?: s
   return params;
 }
 
-export function tokenEndpoint(settings: Pick<GrantSettings, 'suitecrmUrl' | 'tokenPath'>): URL {
-  const url = new URL(settings.suitecrmUrl.href);
-  // A URL without a path has pathname '/', which must not double the token path's leading slash.
-  url.pathname = settings.suitecrmUrl.pathname.replace(/\/$/, '') + settings.tokenPath;
-  return url;
+export function tokenEndpoint(settings: Pick<GrantSettings, 'suitecrmUrl' | 'basePath' | 'tokenPath'>): URL {
+  return new URL(settings.basePath + settings.tokenPath, settings.suitecrmUrl.origin);
 }
 
 /** What SuiteCRM's 500 `unknown_error` messages mean, without ever keeping the message. */

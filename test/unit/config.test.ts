@@ -24,7 +24,7 @@ function rejects(env: Record<string, string>, setting: string, files: Record<str
 test('defaults', () => {
   const c = loadConfig(base);
   assert.equal(c.suitecrmUrl.href, 'https://crm.example.com/');
-  assert.equal(c.suitecrmUrl.pathname, '/');
+  assert.equal(c.basePath, '');
   assert.equal(c.tokenPath, '/Api/access_token');
   assert.equal(c.grantType, 'client_credentials');
   assert.equal(c.host, '127.0.0.1');
@@ -37,7 +37,7 @@ test('defaults', () => {
 
 test('SuiteCRM 8 base path is kept without a trailing slash', () => {
   const c = loadConfig({ ...base, SUITECRM_URL: 'https://crm.example.com/legacy/' });
-  assert.equal(c.suitecrmUrl.pathname, '/legacy');
+  assert.equal(c.basePath, '/legacy');
 });
 
 test('every bad setting is named', () => {

@@ -28,6 +28,6 @@ test('a 200 without a usable access_token is a transient invalid response', () =
 });
 
 test('the token endpoint keeps the SuiteCRM 8 base path', () => {
-  assert.equal(tokenEndpoint({ suitecrmUrl: new URL('https://crm.example.com/legacy'), tokenPath: '/Api/access_token' }).href,
+  assert.equal(tokenEndpoint({ suitecrmUrl: new URL('https://crm.example.com/legacy'), basePath: '/legacy', tokenPath: '/Api/access_token' }).href,
     'https://crm.example.com/legacy/Api/access_token');
 });
