@@ -27,11 +27,6 @@ export class Authenticator {
     this.compiled = new Map((clients ?? []).map((spec) => [spec.name, { name: spec.name, rules: compileCaller(spec), spec }]));
   }
 
-  /** Every named caller (for metrics that want to pre-create labels). */
-  callerNames(): string[] {
-    return [...this.compiled.keys()];
-  }
-
   /** Returns the caller or throws UNAUTHENTICATED (401). */
   authenticate(request: FastifyRequest): Caller {
     if (this.registry === undefined) return ANONYMOUS;
