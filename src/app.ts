@@ -108,7 +108,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
-  await app.register(securityPlugin, { config: config.security, host: config.host, tokenPath: config.tokenPath, now: options.now });
+  await app.register(securityPlugin, {
+    config: config.security, host: config.host, tokenPath: config.tokenPath, replayBodyLimitBytes: config.replayBodyLimitBytes, now: options.now,
+  });
   await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000 });
   await app.register(proxyPlugin, {
     dispatcher: apiPool,

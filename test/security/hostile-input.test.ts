@@ -279,3 +279,49 @@ describe('aborted bodies Fastify never reads', () => {
     for (const seen of crm.requests) assert.equal(seen.bodyLength, 0, 'no part of the broken body reached SuiteCRM');
   });
 });
+
+describe('_METHOD in bodies too large to buffer', () => {
+  let crm: FakeSuiteCrm;
+  let proxy: RunningProxy;
+  let port: number;
+  before(async () => {
+    crm = await startFakeSuiteCrm();
+    // A small replay buffer, so a few kilobytes already stream.
+    proxy = await startProxy(crm.url, { PROXY_CLIENTS: CLIENTS, REPLAY_BODY_LIMIT_BYTES: '1024' });
+    port = Number(new URL(proxy.url).port);
+  });
+  after(async () => {
+    await proxy.close();
+    await crm.close();
+  });
+
+  const filler = 'name=' + 'n'.repeat(4000);
+
+  test('a declared-length form body with _METHOD is cut off: 400, SuiteCRM never gets the whole body', async () => {
+    const body = `${filler}&_METHOD=DELETE`;
+    const res = await rawRequest(port, post('/Api/V8/custom/echo', 'application/x-www-form-urlencoded', body));
+    assert.equal(res.status, 400);
+    assert.equal(res.headers['x-suitecrm-proxy-error'], 'BAD_REQUEST');
+    assert.match(res.body, /_METHOD/);
+    assert.ok(!crm.requests.some((r) => r.applied && r.bodyLength === body.length), 'no complete request reached SuiteCRM');
+  });
+
+  test('a chunked JSON body with an escaped _METHOD is refused before anything is forwarded', async () => {
+    const before = crm.requests.length;
+    const head = `POST /Api/V8/module HTTP/1.1\r\nHost: proxy.local\r\nX-Proxy-Key: ${ETL_KEY}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const json = `{"\\u005fMETHOD":"DELETE","pad":"${'p'.repeat(3000)}"}`;
+    const res = await rawRequest(port, [head, `${json.length.toString(16)}\r\n${json}\r\n`, '0\r\n\r\n'], { partDelayMs: 20 });
+    assert.equal(res.status, 400);
+    assert.equal(crm.requests.length, before, 'nothing reached SuiteCRM');
+  });
+
+  test('large bodies without _METHOD stream through untouched', async () => {
+    const before = crm.requests.length;
+    const json = JSON.stringify({ data: { type: 'Notes', attributes: { description: 'payment_method '.repeat(300) } } });
+    const res = await rawRequest(port, post('/Api/V8/custom/echo', 'application/vnd.api+json', json));
+    assert.equal(res.status, 200);
+    const seen = crm.requests.slice(before);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]?.bodyLength, json.length);
+  });
+});
