@@ -14,6 +14,8 @@ import type { TokenHooks } from './oauth/token-manager.js';
 import { createTokenManager, type OwnedTokenManager } from './oauth/token-manager-factory.js';
 import type { TokenSource } from './oauth/token-source.js';
 import { proxyPlugin } from './proxy/plugin.js';
+import { securityPlugin } from './security/plugin.js';
+import { serverOptions } from './security/server-options.js';
 import { installDrainGuard } from './shutdown.js';
 import { logTlsWarnings, upstreamTlsOptions } from './upstream-tls.js';
 
@@ -51,6 +53,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     forceCloseConnections: 'idle',
     // Longer than common client idle timeouts, so the client closes first and never hits a dead socket.
     keepAliveTimeout: 72_000,
+    // Header size, header/request timeouts and JSON:API answers to unparseable requests.
+    ...serverOptions(config.security),
   });
 
   const origin = config.suitecrmUrl.origin;
@@ -91,6 +95,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     request.log.info({
       method: request.method,
       path: request.url.split('?', 1)[0],
+      caller: request.caller,
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 10) / 10,
       replayed: outcome?.replayed ?? false,
@@ -99,6 +104,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     done();
   });
 
+  // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
+  await app.register(securityPlugin, {
+    config: config.security, host: config.host, tokenPath: config.tokenPath, replayBodyLimitBytes: config.replayBodyLimitBytes, now: options.now,
+  });
   await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting });
   await app.register(proxyPlugin, {
     dispatcher: apiPool,

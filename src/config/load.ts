@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { decodeStoreKey } from '../oauth/token-crypto.js';
+import { securityConfig, SecuritySettingError, type SecurityConfig } from '../security/config.js';
 import { SETTINGS, type GrantType, type SettingName, type SettingSpec, type TokenStoreKind } from './settings.js';
 
 export interface Config {
@@ -38,6 +39,8 @@ export interface Config {
   readonly tokenStoreKey: Buffer | undefined;
   readonly tokenStorePrefix: string;
   readonly redisCommandTimeoutMs: number;
+  /** Inbound callers, rules and limits (src/security/). */
+  readonly security: SecurityConfig;
 }
 
 /** A bad setting: the message names it and says what is expected, never echoing a secret. */
@@ -229,6 +232,13 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   }
   const seconds = (name: SettingName): number => Math.round((p.get(name) as number) * 1000);
   const { redisUrl, tokenStoreKey } = redisSettings(p);
+  let security: SecurityConfig;
+  try {
+    security = securityConfig((name) => p.get(name as SettingName), p.get('PROXY_HOST') as string, readFile);
+  } catch (err) {
+    if (err instanceof SecuritySettingError) throw new ConfigError(err.setting, err.message);
+    throw err;
+  }
   return Object.freeze({
     suitecrmUrl: url,
     basePath: url.pathname === '/' ? '' : url.pathname,
@@ -260,5 +270,6 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     tokenStoreKey,
     tokenStorePrefix: p.get('TOKEN_STORE_PREFIX') as string,
     redisCommandTimeoutMs: seconds('REDIS_COMMAND_TIMEOUT_SECONDS'),
+    security,
   });
 }

@@ -11,7 +11,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
-import { networkErrorCode, upstreamError } from '../errors.js';
+import { networkErrorCode, ownErrorIn, upstreamError } from '../errors.js';
 import type { CachedToken } from '../oauth/token-manager.js';
 import type { TokenSource } from '../oauth/token-source.js';
 import type { ProxyBody } from './body.js';
@@ -193,6 +193,12 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     const { request } = this;
+    // A streamed body the proxy itself cut off (e.g. over the caller's size limit) is not SuiteCRM's fault.
+    const own = ownErrorIn(err);
+    if (own !== undefined) {
+      this.reply.send(own);
+      return;
+    }
     const code = networkErrorCode(err);
     const retryable = this.status === 0 && !this.retried && code !== undefined && STALE_SOCKET_CODES.has(code) &&
       IDEMPOTENT.has(request.method) && !isStream(request.body as ProxyBody);

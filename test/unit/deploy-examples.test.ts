@@ -22,8 +22,7 @@ const specs = SETTINGS as readonly SettingSpec[];
  * them already (a non-loopback listener needs one). Once that work is merged they are in SETTINGS
  * and this list is moot: delete it then.
  */
-const FROM_INBOUND_ACCESS_CONTROL = ['PROXY_ALLOW_UNAUTHENTICATED', 'PROXY_CLIENTS'];
-const SETTING_NAMES = new Set([...specs.map((s) => s.env), ...FROM_INBOUND_ACCESS_CONTROL]);
+const SETTING_NAMES = new Set(specs.map((s) => s.env));
 const SECRET_NAMES = new Set(specs.filter((s) => s.secret).map((s) => s.env));
 const PROXY = 'suitecrm-auth-proxy';
 
