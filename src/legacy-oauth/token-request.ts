@@ -65,7 +65,7 @@ function fields(entries: Iterable<[string, unknown]>): TokenParameters {
 /** Multipart bodies through the platform's own parser (undici's WHATWG `FormData`). */
 async function multipartBody(contentType: string, body: Buffer): Promise<TokenParameters | undefined> {
   try {
-    return fields(await new Response(new Uint8Array(body.buffer, body.byteOffset, body.length), { headers: { 'content-type': contentType } }).formData());
+    return fields(await new Response(Uint8Array.from(body), { headers: { 'content-type': contentType } }).formData());
   } catch {
     return undefined;
   }
