@@ -13,6 +13,8 @@ import { loggerOptions } from './logging.js';
 import { requestToken } from './oauth/grant.js';
 import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
 import { proxyPlugin } from './proxy/plugin.js';
+import { securityPlugin } from './security/plugin.js';
+import { serverOptions } from './security/server-options.js';
 
 export interface AppOptions {
   /** A ready pino logger (tests pass one that writes to a sink). */
@@ -51,6 +53,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     forceCloseConnections: 'idle',
     // Longer than common client idle timeouts, so the client closes first and never hits a dead socket.
     keepAliveTimeout: 72_000,
+    // Header size, header/request timeouts and JSON:API answers to unparseable requests.
+    ...serverOptions(config.security),
   });
 
   const origin = config.suitecrmUrl.origin;
@@ -94,6 +98,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     request.log.info({
       method: request.method,
       path: request.url.split('?', 1)[0],
+      caller: request.caller,
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 10) / 10,
       replayed: outcome?.replayed ?? false,
@@ -102,6 +107,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     done();
   });
 
+  // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
+  await app.register(securityPlugin, { config: config.security, host: config.host, tokenPath: config.tokenPath, now: options.now });
   await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000 });
   await app.register(proxyPlugin, {
     dispatcher: apiPool,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { securityConfig, SecuritySettingError, type SecurityConfig } from '../security/config.js';
 import { SETTINGS, type GrantType, type SettingName, type SettingSpec } from './settings.js';
 
 export interface Config {
@@ -24,6 +25,8 @@ export interface Config {
   readonly upstreamTimeoutMs: number;
   readonly upstreamConnectTimeoutMs: number;
   readonly logLevel: string;
+  /** Inbound callers, rules and limits (src/security/). */
+  readonly security: SecurityConfig;
 }
 
 /** A bad setting: the message names it and says what is expected, never echoing a secret. */
@@ -169,6 +172,13 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     required(p, 'SUITECRM_REFRESH_TOKEN', 'when SUITECRM_GRANT_TYPE=refresh_token');
   }
   const seconds = (name: SettingName): number => Math.round((p.get(name) as number) * 1000);
+  let security: SecurityConfig;
+  try {
+    security = securityConfig((name) => p.get(name as SettingName), p.get('PROXY_HOST') as string, readFile);
+  } catch (err) {
+    if (err instanceof SecuritySettingError) throw new ConfigError(err.setting, err.message);
+    throw err;
+  }
   return Object.freeze({
     suitecrmUrl: url,
     basePath: url.pathname === '/' ? '' : url.pathname,
@@ -191,5 +201,6 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     upstreamTimeoutMs: seconds('UPSTREAM_TIMEOUT_SECONDS'),
     upstreamConnectTimeoutMs: seconds('UPSTREAM_CONNECT_TIMEOUT_SECONDS'),
     logLevel: p.get('LOG_LEVEL') as string,
+    security,
   });
 }

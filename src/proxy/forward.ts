@@ -5,7 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
-import { networkErrorCode, upstreamError } from '../errors.js';
+import { networkErrorCode, ownErrorIn, upstreamError } from '../errors.js';
 import type { CachedToken, TokenManager } from '../oauth/token-manager.js';
 import type { ProxyBody } from './body.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
@@ -49,6 +49,9 @@ export class Forwarder {
     try {
       return await this.send(request, body, token);
     } catch (err) {
+      // A streamed body the proxy itself cut off (e.g. over the caller's size limit) is not SuiteCRM's fault.
+      const own = ownErrorIn(err);
+      if (own !== undefined) throw own;
       const code = networkErrorCode(err);
       const retryable = code !== undefined && STALE_SOCKET_CODES.has(code) && IDEMPOTENT.has(request.method) && !isStream(body);
       if (!retryable) throw upstreamError(err);

@@ -91,6 +91,41 @@ describe('forwarding and injection', () => {
     assert.equal(echo.bodySha256, sha256(body));
   });
 
+  test('chunked uploads: a small one is kept for replay, a large one streams past the limit intact', async () => {
+    const small = await startProxy(crm.url, { REPLAY_BODY_LIMIT_BYTES: '65536' });
+    try {
+      const chunked = (parts: Buffer[]) => new ReadableStream<Uint8Array>({
+        pull(controller) {
+          const next = parts.shift();
+          if (next) controller.enqueue(next);
+          else controller.close();
+        },
+      });
+      const pieces = Array.from({ length: 40 }, () => randomBytes(16 * 1024));
+      const whole = Buffer.concat(pieces);
+      const big = await fetch(`${small.url}/Api/V8/custom/echo`, { method: 'PUT', body: chunked([...pieces]), duplex: 'half' } as RequestInit);
+      assert.equal(big.status, 200);
+      assert.equal(((await big.json()) as { bodySha256: string }).bodySha256, sha256(whole));
+      crm.revokeAll();
+      const tiny = [Buffer.from('{"data":'), Buffer.from('{"type":"Accounts","attributes":{"name":"Chunked"}}}')];
+      const json = Buffer.concat(tiny);
+      const created = await fetch(`${small.url}/Api/V8/module`, { method: 'POST', headers: { 'content-type': JSONAPI }, body: chunked([...tiny]), duplex: 'half' } as RequestInit);
+      assert.equal(created.status, 201, 'the chunked body was kept and replayed after the 401');
+      assert.deepEqual(crm.requests.slice(-2).map((r) => [r.status, r.bodySha256]), [[401, sha256(json)], [201, sha256(json)]]);
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('HEAD and OPTIONS are forwarded', async () => {
+    const head = await fetch(`${proxy.url}/Api/V8/module/Accounts`, { method: 'HEAD' });
+    assert.ok(head.status === 200 || head.status === 405, `HEAD answered ${head.status}`);
+    assert.equal(crm.requests.at(-1)!.method, 'HEAD');
+    const options = await fetch(`${proxy.url}/Api/V8/module/Accounts`, { method: 'OPTIONS' });
+    assert.equal(options.status, 200);
+    assert.match(await options.text(), /Allowed methods/);
+  });
+
   test('a large download streams back intact', async () => {
     const res = await fetch(`${proxy.url}/Api/V8/custom/big?bytes=5000000`);
     assert.equal(res.status, 200);

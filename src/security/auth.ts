@@ -1,0 +1,56 @@
+/**
+ * Who is calling: the caller a request's key belongs to, or "anonymous" when the proxy runs
+ * without PROXY_CLIENTS (or allows unauthenticated callers). A failed attempt is logged with
+ * the caller's address and the reason, never the key. The key itself is never forwarded
+ * (proxy/headers.ts drops Authorization and X-Proxy-Key).
+ */
+import type { FastifyRequest } from 'fastify';
+import { ProxyError } from '../errors.js';
+import { ANONYMOUS_CALLER, CallerRegistry, presentedKey, type CallerSpec } from './clients.js';
+import { compileCaller, type CompiledCaller } from './rules.js';
+
+export interface Caller {
+  readonly name: string;
+  /** Undefined for anonymous callers: only the global rules apply. */
+  readonly rules: CompiledCaller | undefined;
+  readonly spec: CallerSpec | undefined;
+}
+
+export const ANONYMOUS: Caller = Object.freeze({ name: ANONYMOUS_CALLER, rules: undefined, spec: undefined });
+
+export class Authenticator {
+  private readonly registry: CallerRegistry | undefined;
+  private readonly compiled: Map<string, Caller>;
+
+  constructor(clients: readonly CallerSpec[] | undefined, private readonly allowUnauthenticated: boolean) {
+    this.registry = clients === undefined ? undefined : new CallerRegistry(clients);
+    this.compiled = new Map((clients ?? []).map((spec) => [spec.name, { name: spec.name, rules: compileCaller(spec), spec }]));
+  }
+
+  /** Every named caller (for metrics that want to pre-create labels). */
+  callerNames(): string[] {
+    return [...this.compiled.keys()];
+  }
+
+  /** Returns the caller or throws UNAUTHENTICATED (401). */
+  authenticate(request: FastifyRequest): Caller {
+    if (this.registry === undefined) return ANONYMOUS;
+    const key = presentedKey(request.headers as { authorization?: string; 'x-proxy-key'?: string });
+    if (key === undefined) {
+      if (this.allowUnauthenticated) return ANONYMOUS;
+      request.log.warn({ event: 'auth_failed', reason: 'no key', remoteAddress: request.ip }, 'authentication failed: no proxy key presented');
+      throw unauthenticated('no proxy key was presented; send Authorization: Bearer <key> or X-Proxy-Key: <key>');
+    }
+    const spec = this.registry.identify(key);
+    const caller = spec === undefined ? undefined : this.compiled.get(spec.name);
+    if (caller === undefined) {
+      request.log.warn({ event: 'auth_failed', reason: 'unknown key', remoteAddress: request.ip }, 'authentication failed: the proxy key matches no caller');
+      throw unauthenticated('the proxy key is not valid');
+    }
+    return caller;
+  }
+}
+
+function unauthenticated(detail: string): ProxyError {
+  return new ProxyError('UNAUTHENTICATED', detail);
+}
