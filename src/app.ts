@@ -9,6 +9,9 @@ import { Pool } from 'undici';
 import { adminPlugin, ADMIN_PREFIX } from './admin.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
+import { legacyOAuthPlugin, sendRendered } from './legacy-oauth/plugin.js';
+import { isOAuthError, renderOAuthError } from './legacy-oauth/responses.js';
+import { setupLegacyOAuth } from './legacy-oauth/setup.js';
 import { loggerOptions } from './logging.js';
 import { requestToken } from './oauth/grant.js';
 import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
@@ -78,6 +81,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.decorate('tokens', tokens);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    // A stale local token gets SuiteCRM's own 401, so a legacy tool's re-login logic runs.
+    if (isOAuthError(err)) return sendRendered(reply, renderOAuthError(err, request.headers.authorization));
     const proxyError = isProxyError(err)
       ? err
       : errorStatus(err) < 500
@@ -108,7 +113,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
-  await app.register(securityPlugin, { config: config.security, host: config.host, tokenPath: config.tokenPath, now: options.now });
+  const legacyOAuth = setupLegacyOAuth(config, options.now);
+  await app.register(securityPlugin, { config: config.security, host: config.host, tokenPath: config.tokenPath, now: options.now, localTokens: legacyOAuth.resolver });
+  await app.register(legacyOAuthPlugin, { store: legacyOAuth.store, endpoint: legacyOAuth.endpoint });
   await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000 });
   await app.register(proxyPlugin, {
     dispatcher: apiPool,

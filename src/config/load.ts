@@ -27,6 +27,8 @@ export interface Config {
   readonly logLevel: string;
   /** Inbound callers, rules and limits (src/security/). */
   readonly security: SecurityConfig;
+  /** Local tokens for OAuth-speaking legacy tools (src/legacy-oauth/). */
+  readonly localTokens: { readonly accessTtlMs: number; readonly refreshTtlMs: number; readonly maxSessions: number };
 }
 
 /** A bad setting: the message names it and says what is expected, never echoing a secret. */
@@ -202,5 +204,10 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     upstreamConnectTimeoutMs: seconds('UPSTREAM_CONNECT_TIMEOUT_SECONDS'),
     logLevel: p.get('LOG_LEVEL') as string,
     security,
+    localTokens: Object.freeze({
+      accessTtlMs: seconds('LOCAL_TOKEN_TTL_SECONDS'),
+      refreshTtlMs: seconds('LOCAL_REFRESH_TOKEN_TTL_SECONDS'),
+      maxSessions: p.get('LOCAL_TOKEN_MAX_SESSIONS') as number,
+    }),
   });
 }

@@ -6,6 +6,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { ProxyError } from '../errors.js';
+import type { LocalTokenResolver } from '../legacy-oauth/plugin.js';
 import { ANONYMOUS_CALLER, CallerRegistry, presentedKey, type CallerSpec } from './clients.js';
 import { compileCaller, type CompiledCaller } from './rules.js';
 
@@ -22,7 +23,12 @@ export class Authenticator {
   private readonly registry: CallerRegistry | undefined;
   private readonly compiled: Map<string, Caller>;
 
-  constructor(clients: readonly CallerSpec[] | undefined, private readonly allowUnauthenticated: boolean) {
+  constructor(
+    clients: readonly CallerSpec[] | undefined,
+    private readonly allowUnauthenticated: boolean,
+    /** Local tokens from the legacy token endpoint (issue #8) authenticate their caller like a key. */
+    private readonly localTokens?: LocalTokenResolver,
+  ) {
     this.registry = clients === undefined ? undefined : new CallerRegistry(clients);
     this.compiled = new Map((clients ?? []).map((spec) => [spec.name, { name: spec.name, rules: compileCaller(spec), spec }]));
   }
@@ -34,8 +40,10 @@ export class Authenticator {
 
   /** Returns the caller or throws UNAUTHENTICATED (401). */
   authenticate(request: FastifyRequest): Caller {
-    if (this.registry === undefined) return ANONYMOUS;
     const key = presentedKey(request.headers as { authorization?: string; 'x-proxy-key'?: string });
+    const local = key === undefined ? undefined : this.localTokens?.resolve(key);
+    if (local !== undefined) return this.localCaller(request, local);
+    if (this.registry === undefined) return ANONYMOUS;
     if (key === undefined) {
       if (this.allowUnauthenticated) return ANONYMOUS;
       request.log.warn({ event: 'auth_failed', reason: 'no key', remoteAddress: request.ip }, 'authentication failed: no proxy key presented');
@@ -47,6 +55,17 @@ export class Authenticator {
       request.log.warn({ event: 'auth_failed', reason: 'unknown key', remoteAddress: request.ip }, 'authentication failed: the proxy key matches no caller');
       throw unauthenticated('the proxy key is not valid');
     }
+    return caller;
+  }
+
+  /** The caller a local token belongs to, or the error (SuiteCRM's 401) for a stale one. */
+  private localCaller(request: FastifyRequest, local: NonNullable<ReturnType<LocalTokenResolver['resolve']>>): Caller {
+    if ('error' in local) {
+      request.log.warn({ event: 'auth_failed', reason: 'stale local token', remoteAddress: request.ip }, 'authentication failed: the local token is expired, logged out or unknown');
+      throw local.error;
+    }
+    const caller = local.caller === ANONYMOUS_CALLER ? ANONYMOUS : this.compiled.get(local.caller);
+    if (caller === undefined) throw new ProxyError('INTERNAL_ERROR', 'a local token names a caller that is not configured');
     return caller;
   }
 }
