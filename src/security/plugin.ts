@@ -23,7 +23,7 @@ import { TokenBucketStore } from './token-bucket-store.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The authenticated caller's name ("anonymous" without PROXY_CLIENTS); '' for /_proxy/ endpoints. For logs and metrics labels. */
+    /** The authenticated caller's name ("anonymous" without PROXY_CLIENTS); '' when no caller was identified (refused before or at authentication, and /_proxy/ endpoints). For logs and metrics labels. */
     caller: string;
     /** The authenticated caller with its compiled rules; null for /_proxy/ endpoints. */
     callerInfo: Caller | null;
