@@ -12,6 +12,7 @@ import { oauthErrors, type IssuedTokens } from './responses.js';
 export const LOCAL_ACCESS_TOKEN_PREFIX = 'spat_';
 export const LOCAL_REFRESH_TOKEN_PREFIX = 'sprt_';
 const TOKEN_BYTES = 32;
+const CACHE_GRACE_MS = 60_000;
 
 export interface LocalTokenOptions {
   readonly accessTtlMs: number;
@@ -58,8 +59,9 @@ export class LocalTokenStore {
   constructor(private readonly opts: LocalTokenOptions) {
     this.now = opts.now ?? Date.now;
     const perf = { now: this.now };
-    this.byAccess = new LRUCache({ max: opts.maxSessions, ttl: opts.accessTtlMs, perf });
-    this.byRefresh = new LRUCache({ max: opts.maxSessions, ttl: opts.refreshTtlMs, perf });
+    // The caches' TTL only frees memory; expiry itself is decided here, so it answers with the right hint.
+    this.byAccess = new LRUCache({ max: opts.maxSessions, ttl: opts.accessTtlMs + CACHE_GRACE_MS, perf });
+    this.byRefresh = new LRUCache({ max: opts.maxSessions, ttl: opts.refreshTtlMs + CACHE_GRACE_MS, perf });
   }
 
   /** Starts a session for `caller`; `withRefresh` for the password and refresh grants. */
