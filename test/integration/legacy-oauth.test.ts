@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { LegacyTool } from '../support/legacy-tool.js';
-import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { CC_ENV, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 
 /** Secrets with characters simple-oauth2 form-encodes in its Basic header (`! + / % :`). */
 const CC = { name: 'report-tool', clientId: 'report-tool-client', clientSecret: 'report-S3cret!+/%:0123456789' };
@@ -135,5 +135,26 @@ describe('legacy OAuth tools through the proxy (simple-oauth2)', () => {
     }
     assert.ok(proxy.logEvents('local_token_issued').length >= 3);
     assert.ok(proxy.logEvents('local_logout').length >= 2);
+  });
+});
+
+describe('without PROXY_CLIENTS: a tool keeps the SuiteCRM credentials it already had', () => {
+  test('the proxy\'s own client id and secret log in locally (simple-oauth2 form-encodes the "!"), others are refused', async () => {
+    const crm = await startFakeSuiteCrm();
+    const proxy = await startProxy(crm.url, CC_ENV);
+    try {
+      const tool = new LegacyTool({ baseUrl: proxy.url, clientId: CC_ENV.SUITECRM_CLIENT_ID, clientSecret: CC_ENV.SUITECRM_CLIENT_SECRET });
+      await tool.login();
+      assert.equal((await tool.api('GET', '/V8/module/Accounts')).status, 200);
+      assert.equal((await tool.logout()).status, 200);
+      assert.equal((await tool.api('GET', '/V8/module/Accounts')).status, 401, 'even anonymous local tokens end at logout');
+      const wrong = new LegacyTool({ baseUrl: proxy.url, clientId: CC_ENV.SUITECRM_CLIENT_ID, clientSecret: 'not-the-secret' });
+      await assert.rejects(wrong.login(), (err: { output?: { statusCode?: number } }) => err.output?.statusCode === 401);
+      assert.equal(crm.grantsIssued(), 1, 'the proxy\'s own grant only');
+      assert.equal(crm.tokenRequestCount(), 1);
+    } finally {
+      await proxy.close();
+      await crm.close();
+    }
   });
 });
