@@ -115,7 +115,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
   const legacyOAuth = setupLegacyOAuth(config, options.now);
   await app.register(securityPlugin, { config: config.security, host: config.host, tokenPath: config.tokenPath, now: options.now, localTokens: legacyOAuth.resolver });
-  await app.register(legacyOAuthPlugin, { store: legacyOAuth.store, endpoint: legacyOAuth.endpoint });
+  await app.register(legacyOAuthPlugin, legacyOAuth);
   await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000 });
   await app.register(proxyPlugin, {
     dispatcher: apiPool,

@@ -81,6 +81,8 @@ export const SETTINGS = [
     doc: 'Lifetime of the local access tokens the proxy\'s own token endpoint (/Api/access_token) gives legacy tools; reported as expires_in.' },
   { env: 'LOCAL_REFRESH_TOKEN_TTL_SECONDS', type: 'seconds', group: 'Security', default: '2592000', min: 1, max: 31536000,
     doc: 'Lifetime of local refresh tokens (password and refresh_token grants); 30 days like SuiteCRM\'s P1M. A refresh rotates both tokens.' },
+  { env: 'LOCAL_LOGIN_FAILURES_PER_MINUTE', type: 'int', group: 'Security', default: '20', min: 0, max: 1000000,
+    doc: 'Failed logins at the local token endpoint allowed per client address per minute; past it that address gets 429 until the minute ends. 0 turns this off.' },
   { env: 'LOCAL_TOKEN_MAX_SESSIONS', type: 'int', group: 'Security', default: '10000', min: 1, max: 10000000,
     doc: 'Most local sessions kept in memory; past it the least recently used is forgotten and its tool gets a 401 and logs in again.' },
   { env: 'TOKEN_REFRESH_MARGIN_SECONDS', type: 'seconds', group: 'Tokens', default: '60', min: 0, max: 86400,

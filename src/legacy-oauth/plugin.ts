@@ -8,7 +8,9 @@
  * `localTokenResolver`; the forwarder replaces the caller's Authorization with the shared token.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ProxyError } from '../errors.js';
 import { looksLikeLocalAccessToken, type LocalTokenStore } from './local-tokens.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { LocalTokenEndpoint } from './token-endpoint.js';
 import { CORS_HEADERS, oauthErrors, renderLogout, renderOAuthError, renderTokenSuccess, type RenderedResponse } from './responses.js';
 
@@ -69,6 +71,7 @@ export interface LegacyOAuthPluginOptions {
   readonly store: LocalTokenStore;
   /** Undefined when SuiteCRM's token endpoint is forwarded instead (PROXY_FORWARD_TOKEN_ENDPOINT=true). */
   readonly endpoint: LocalTokenEndpoint | undefined;
+  readonly throttle: LoginThrottle;
 }
 
 export async function legacyOAuthPlugin(app: FastifyInstance, opts: LegacyOAuthPluginOptions): Promise<void> {
@@ -76,9 +79,14 @@ export async function legacyOAuthPlugin(app: FastifyInstance, opts: LegacyOAuthP
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: TOKEN_BODY_LIMIT_BYTES }, (_request, body, done) => done(null, body));
 
-  const { endpoint, store } = opts;
+  const { endpoint, store, throttle } = opts;
   if (endpoint !== undefined) {
     const tokenHandler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      const wait = throttle.blockedFor(request.ip);
+      if (wait !== undefined) {
+        request.log.warn({ event: 'local_token_throttled', remoteAddress: request.ip }, 'too many failed logins from this address');
+        throw new ProxyError('RATE_LIMITED', `too many failed logins from this address; retry after ${wait} seconds (LOCAL_LOGIN_FAILURES_PER_MINUTE)`, { retryAfterSeconds: wait });
+      }
       const authorization = request.headers.authorization;
       const result = await endpoint.respond({
         contentType: request.headers['content-type'],
@@ -90,6 +98,8 @@ export async function legacyOAuthPlugin(app: FastifyInstance, opts: LegacyOAuthP
         request.log.info({ event: 'local_token_issued', caller: result.caller, grant: result.grantType, session: result.issued.session.id }, 'issued a local token');
         return sendRendered(reply, renderTokenSuccess(result.issued));
       }
+      // Wrong credentials count towards the throttle; malformed requests (400) guess nothing.
+      if (result.error.status !== 400) throttle.failed(request.ip);
       // The error type and hint are safe to log; they never carry a secret or a password.
       request.log.warn({ event: 'local_token_refused', caller: result.caller, grant: result.grantType, error: result.error.errorType, hint: result.error.hint, remoteAddress: request.ip }, 'refused a local token request');
       return sendRendered(reply, renderOAuthError(result.error, authorization));

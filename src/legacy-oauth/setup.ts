@@ -7,6 +7,7 @@ import type { Config } from '../config/load.js';
 import { ANONYMOUS_CALLER } from '../security/clients.js';
 import { OAuthClientRegistry, type OAuthCaller } from './credentials.js';
 import { LocalTokenStore } from './local-tokens.js';
+import { LoginThrottle } from './login-throttle.js';
 import { localTokenResolver, type LocalTokenResolver } from './plugin.js';
 import { LocalTokenEndpoint } from './token-endpoint.js';
 
@@ -15,6 +16,7 @@ export interface LegacyOAuth {
   /** Undefined when SuiteCRM's own token endpoint is forwarded (PROXY_FORWARD_TOKEN_ENDPOINT=true). */
   readonly endpoint: LocalTokenEndpoint | undefined;
   readonly resolver: LocalTokenResolver;
+  readonly throttle: LoginThrottle;
 }
 
 /**
@@ -42,5 +44,5 @@ export function oauthCallers(config: Config): OAuthCaller[] {
 export function setupLegacyOAuth(config: Config, now?: () => number): LegacyOAuth {
   const store = new LocalTokenStore({ ...config.localTokens, now });
   const endpoint = config.security.forwardTokenEndpoint ? undefined : new LocalTokenEndpoint(new OAuthClientRegistry(oauthCallers(config)), store);
-  return { store, endpoint, resolver: localTokenResolver(store) };
+  return { store, endpoint, resolver: localTokenResolver(store), throttle: new LoginThrottle(config.localTokens.maxLoginFailuresPerMinute, now) };
 }

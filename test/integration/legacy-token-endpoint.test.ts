@@ -52,7 +52,8 @@ describe('local token endpoint: SuiteCRM dialect', () => {
 
   before(async () => {
     crm = await startFakeSuiteCrm();
-    proxy = await startProxy(crm.url, { PROXY_CLIENTS: JSON.stringify([CC, PW]) });
+    // This suite fails logins on purpose, far more often than the default throttle allows.
+    proxy = await startProxy(crm.url, { PROXY_CLIENTS: JSON.stringify([CC, PW]), LOCAL_LOGIN_FAILURES_PER_MINUTE: '1000' });
   });
   after(async () => {
     await proxy.close();
@@ -251,6 +252,29 @@ describe('local tokens expire after LOCAL_TOKEN_TTL_SECONDS (fake clock)', () =>
       const expired = await call();
       assert.equal(expired.status, 401);
       assert.equal(((await expired.json()) as { error: string }).error, 'access_denied');
+    } finally {
+      await proxy.close();
+      await crm.close();
+    }
+  });
+});
+
+describe('failed logins are throttled per address (LOCAL_LOGIN_FAILURES_PER_MINUTE, fake clock)', () => {
+  test('past the limit even correct credentials get 429 until the minute ends; malformed requests do not count', async () => {
+    const crm = await startFakeSuiteCrm();
+    let now = Date.now();
+    const proxy = await startProxy(crm.url, { PROXY_CLIENTS: JSON.stringify([CC]), LOCAL_LOGIN_FAILURES_PER_MINUTE: '3' }, { now: () => now });
+    const post = (body: Record<string, string>) => fetch(`${proxy.url}/Api/access_token`, { method: 'POST', headers: { 'content-type': FORM }, body: new URLSearchParams(body) });
+    try {
+      for (let i = 0; i < 5; i++) assert.equal((await post({ grant_type: 'client_credentials' })).status, 400, 'a malformed request');
+      for (let i = 0; i < 3; i++) assert.equal((await post({ ...ccForm(), client_secret: `guess-${i}` })).status, 401);
+      const blocked = await post(ccForm());
+      assert.equal(blocked.status, 429);
+      assert.equal(blocked.headers.get('x-suitecrm-proxy-error'), 'RATE_LIMITED');
+      assert.equal(blocked.headers.get('retry-after'), '60');
+      now += 60_000;
+      assert.equal((await post(ccForm())).status, 200, 'a new minute');
+      assert.equal(proxy.logEvents('local_token_throttled').length, 1);
     } finally {
       await proxy.close();
       await crm.close();
