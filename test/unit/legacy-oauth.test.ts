@@ -5,10 +5,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
+import type { FastifyRequest } from 'fastify';
 import { OAuthClientRegistry } from '../../src/legacy-oauth/credentials.js';
 import { LocalTokenStore } from '../../src/legacy-oauth/local-tokens.js';
+import { localTokenResolver } from '../../src/legacy-oauth/plugin.js';
 import { OAuthError } from '../../src/legacy-oauth/responses.js';
 import { basicCredentials, parseTokenBody, slimMediaType } from '../../src/legacy-oauth/token-request.js';
+import { Authenticator } from '../../src/security/auth.js';
 import { CallerRegistry, InvalidClientsError, parseClients } from '../../src/security/clients.js';
 
 const noFiles = (path: string): string => {
@@ -168,5 +171,32 @@ describe('token request bodies, as Slim parses them', () => {
     assert.equal(basicCredentials(`basic ${b64('id:secret')}`), undefined, 'the scheme is case-sensitive');
     assert.equal(basicCredentials(`Basic ${b64('no-colon')}`), undefined);
     assert.equal(basicCredentials(undefined), undefined);
+  });
+});
+
+describe('Authenticator with local tokens', () => {
+  const store = new LocalTokenStore({ accessTtlMs: 60_000, refreshTtlMs: 60_000, maxSessions: 10 });
+  const request = (authorization: string) => ({
+    headers: { authorization },
+    ip: '127.0.0.1',
+    log: { warn: () => undefined },
+  }) as unknown as FastifyRequest;
+  const lookalikeKey = `spat_${'k'.repeat(40)}`;
+  const callers = parseClients(JSON.stringify([{ name: 'tool', clientId: 'tool-id', clientSecret: SECRET }, { name: 'odd', key: lookalikeKey }]), noFiles);
+  const auth = new Authenticator(callers, false, localTokenResolver(store));
+
+  test('a live local token is its caller; a stale one gets SuiteCRM\'s 401; a key shaped like one is still a key', () => {
+    const issued = store.issue('tool', false);
+    assert.equal(auth.authenticate(request(`Bearer ${issued.accessToken}`)).name, 'tool');
+    store.revoke(issued.session);
+    assert.throws(() => auth.authenticate(request(`Bearer ${issued.accessToken}`)), (err) => err instanceof OAuthError && err.errorType === 'access_denied');
+    assert.equal(auth.authenticate(request(`Bearer ${lookalikeKey}`)).name, 'odd');
+    assert.throws(() => auth.authenticate(request('Bearer not-a-key-0123456789')), (err) => (err as { code?: string }).code === 'UNAUTHENTICATED');
+  });
+
+  test('without PROXY_CLIENTS: anything is anonymous, except a stale local token', () => {
+    const open = new Authenticator(undefined, false, localTokenResolver(store));
+    assert.equal(open.authenticate(request('Bearer whatever')).name, 'anonymous');
+    assert.throws(() => open.authenticate(request(`Bearer spat_${'x'.repeat(43)}`)), OAuthError);
   });
 });
