@@ -33,11 +33,6 @@ export class Authenticator {
     this.compiled = new Map((clients ?? []).map((spec) => [spec.name, { name: spec.name, rules: compileCaller(spec), spec }]));
   }
 
-  /** Every named caller (for metrics that want to pre-create labels). */
-  callerNames(): string[] {
-    return [...this.compiled.keys()];
-  }
-
   /** Returns the caller or throws UNAUTHENTICATED (401), or SuiteCRM's 401 for a stale local token. */
   authenticate(request: FastifyRequest): Caller {
     const key = presentedKey(request.headers as { authorization?: string; 'x-proxy-key'?: string });

@@ -44,8 +44,12 @@ export interface SecurityPluginOptions {
 
 const WWW_AUTHENTICATE = 'Bearer realm="suitecrm-auth-proxy"';
 
-function isAdminPath(path: string): boolean {
-  return path === ADMIN_PREFIX || path.startsWith(`${ADMIN_PREFIX}/`);
+/**
+ * Decided by the route that matched, not by the path: `/_proxy` without a slash is not an admin
+ * route but the proxy's catch-all, and must get every check (the fuzz test found that one).
+ */
+function isAdminRoute(request: FastifyRequest): boolean {
+  return request.routeOptions.url?.startsWith(`${ADMIN_PREFIX}/`) === true;
 }
 
 /** Fails a chunked body once it grows past the caller's limit (a declared Content-Length is checked up front). */
@@ -61,6 +65,9 @@ function limitBody(payload: Readable, limit: number, reply: FastifyReply): Trans
     },
   });
   payload.on('error', (err) => limited.destroy(err));
+  // The body's consumer (the content-type parser, then undici) sees errors through its own listener.
+  // Fastify never reads GET/HEAD bodies: without this, an aborted one would be an uncaught error.
+  limited.on('error', () => undefined);
   return payload.pipe(limited);
 }
 
@@ -105,7 +112,7 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
       request.log.info({ event: 'bad_target', code: target.code, remoteAddress: request.ip }, target.detail);
       return done(new ProxyError(target.code, target.detail));
     }
-    if (isAdminPath(target.rawPath)) return done();
+    if (isAdminRoute(request)) return done();
     // The local token endpoint authenticates callers by the client credentials in the request itself.
     const localEndpoint = request.routeOptions.config?.localEndpoint;
     if (localEndpoint === 'token') return done();

@@ -157,6 +157,10 @@ const CASES: Case[] = [
   { name: 'a caller rule: reporting may not read Contacts', request: get('/Api/V8/module/Contacts', `X-Proxy-Key: ${REPORTING_KEY}\r\n`), status: 403, code: 'FORBIDDEN', upstream: 'none' },
   { name: 'a caller rule: reporting may read Accounts', request: get('/Api/V8/module/Accounts', `X-Proxy-Key: ${REPORTING_KEY}\r\n`), status: 200, code: undefined, upstream: noCallerSecrets },
   { name: '/_proxy/.. cannot reach the API', request: get('/_proxy/../Api/V8/module/Accounts'), status: 400, code: 'BAD_REQUEST', upstream: 'none' },
+  // Regression (found by the fuzz test): /_proxy without a slash is the catch-all route, not an admin endpoint.
+  { name: '/_proxy without a key is not an admin endpoint', request: get('/_proxy?a=1', ''), status: 401, code: 'UNAUTHENTICATED', upstream: 'none' },
+  { name: '/_proxy is outside the allowed prefixes', request: get('/_proxy'), status: 403, code: 'FORBIDDEN', upstream: 'none' },
+  { name: '/_proxy/ endpoints need no key and are never forwarded', request: get('/_proxy/nothing-here', ''), status: 404, code: 'NOT_FOUND', upstream: 'none' },
   { name: 'CONNECT (forward-proxy tunnel)', request: `CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Proxy-Key: ${ETL_KEY}\r\n\r\n`, status: 400, code: 'BAD_REQUEST', upstream: 'none' },
   { name: 'TRACE is not proxied', request: `TRACE /Api/V8/module/Accounts HTTP/1.1\r\nHost: proxy.local\r\nX-Proxy-Key: ${ETL_KEY}\r\n\r\n`, status: 404, code: 'NOT_FOUND', upstream: 'none' },
   { name: 'HTTP/1.1 without Host', request: `GET /Api/V8/module/Accounts HTTP/1.1\r\nX-Proxy-Key: ${ETL_KEY}\r\n\r\n`, status: 400, code: 'BAD_REQUEST', upstream: 'none' },
@@ -247,5 +251,33 @@ describe('hostile input over raw sockets', () => {
   test('the proxy still serves after every attack above', async () => {
     const res = await rawRequest(port, get('/Api/V8/module/Accounts'));
     assert.equal(res.status, 200);
+  });
+});
+
+describe('aborted bodies Fastify never reads', () => {
+  // Regression (found by the fuzz test): a GET/HEAD body is never read by Fastify; when such a chunked
+  // body broke off, the per-caller body limiter raised an error nobody listened to, and the process died.
+  // Its own servers: the bodiless HEAD may still reach SuiteCRM a moment later, which must not disturb other tests.
+  let crm: FakeSuiteCrm;
+  let proxy: RunningProxy;
+  before(async () => {
+    crm = await startFakeSuiteCrm();
+    proxy = await startProxy(crm.url, { PROXY_CLIENTS: CLIENTS });
+  });
+  after(async () => {
+    await proxy.close();
+    await crm.close();
+  });
+
+  test('HEAD and GET with a malformed chunked body get 400 and the proxy keeps serving', async () => {
+    const port = Number(new URL(proxy.url).port);
+    for (const method of ['HEAD', 'GET']) {
+      const res = await rawRequest(port, `${method} /Api/V8/custom/echo HTTP/1.1\r\nHost: proxy.local\r\nX-Proxy-Key: ${ETL_KEY}\r\nTransfer-Encoding: chunked\r\n\r\na=1&b=2`);
+      assert.equal(res.status, 400, method);
+      assert.equal(res.headers['x-suitecrm-proxy-error'], 'BAD_REQUEST');
+    }
+    assert.equal((await fetch(`${proxy.url}/_proxy/healthz`)).status, 200);
+    assert.equal((await rawRequest(port, get('/Api/V8/module/Accounts'))).status, 200);
+    for (const seen of crm.requests) assert.equal(seen.bodyLength, 0, 'no part of the broken body reached SuiteCRM');
   });
 });

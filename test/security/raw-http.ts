@@ -17,10 +17,18 @@ export interface RawOptions {
   readonly timeoutMs?: number;
   /** Pause between parts, to drip a request slowly. */
   readonly partDelayMs?: number;
+  /** A HEAD request: the response has headers only, whatever Content-Length says. */
+  readonly head?: boolean;
 }
 
-function parse(raw: Buffer, closed: boolean): RawResponse | undefined {
-  const text = raw.toString('latin1');
+function parse(raw: Buffer, closed: boolean, head: boolean): RawResponse | undefined {
+  let text = raw.toString('latin1');
+  // Interim answers (100 Continue) precede the real one.
+  while (/^HTTP\/1\.[01] 1\d\d /.test(text) && text.includes('\r\n\r\n')) {
+    const skip = text.indexOf('\r\n\r\n') + 4;
+    text = text.slice(skip);
+    raw = raw.subarray(skip);
+  }
   const end = text.indexOf('\r\n\r\n');
   if (end === -1) return closed ? { status: 0, headers: {}, body: text, closed } : undefined;
   const [statusLine = '', ...lines] = text.slice(0, end).split('\r\n');
@@ -31,6 +39,7 @@ function parse(raw: Buffer, closed: boolean): RawResponse | undefined {
     if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
   const rest = raw.subarray(Buffer.byteLength(text.slice(0, end + 4), 'latin1'));
+  if (head) return { status, headers, body: '', closed };
   const length = headers['content-length'];
   if (length !== undefined) {
     if (rest.length < Number(length)) return closed ? { status, headers, body: rest.toString('utf8'), closed } : undefined;
@@ -67,7 +76,7 @@ export function rawRequest(port: number, parts: string | readonly (string | Buff
     let settled = false;
     const finish = (closed: boolean): void => {
       if (settled) return;
-      const response = parse(Buffer.concat(chunks), closed);
+      const response = parse(Buffer.concat(chunks), closed, options.head === true);
       if (response === undefined) return;
       settled = true;
       clearTimeout(timer);

@@ -135,4 +135,9 @@ test('token bucket: a burst, then one request per 1/rate seconds, with the wait 
   for (let i = 0; i < 3; i++) assert.ok(take().current <= 3, 'the bucket never holds more than the burst');
   assert.equal(take().current, 4);
   assert.ok(store.take('other', 1500, 3).current <= 3, 'buckets are per caller');
+  // The store interface @fastify/rate-limit calls (route-level limits get a child store).
+  store.child().incr('reporting', (err, result) => {
+    assert.equal(err, null);
+    assert.ok((result?.current ?? 99) <= 3, 'a child store has its own buckets');
+  }, 1500, 3);
 });
