@@ -62,7 +62,7 @@ export const SETTINGS = [
   { env: 'PROXY_ALLOWED_PATH_PREFIXES', type: 'list', group: 'Security', default: '/Api/,/legacy/Api/',
     doc: 'Comma-separated path prefixes that may be forwarded; anything else gets 403, so the proxy cannot reach the SuiteCRM web UI.' },
   { env: 'PROXY_FORWARD_TOKEN_ENDPOINT', type: 'bool', group: 'Security', default: 'false',
-    doc: 'Forward requests to SuiteCRM\'s token endpoint (/Api/access_token and its variants). Off: 403.' },
+    doc: 'Forward requests to SuiteCRM\'s token endpoint (/Api/access_token and its variants). Off: the proxy answers them itself with local tokens for its callers; SUITECRM_TOKEN_PATH, if different, gets 403.' },
   { env: 'PROXY_BODY_LIMIT_BYTES', type: 'int', group: 'Security', default: '104857600', min: 0, max: 10737418240,
     doc: 'Largest request body a caller may send (callers may set a lower bodyLimitBytes); larger ones get 413.' },
   { env: 'PROXY_RATE_LIMIT_PER_SECOND', type: 'seconds', group: 'Security', default: '0', min: 0, max: 1000000,
