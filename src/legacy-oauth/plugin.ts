@@ -10,6 +10,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProxyError } from '../errors.js';
 import { looksLikeLocalAccessToken, type LocalTokenStore } from './local-tokens.js';
+import { LOCAL_LOGOUT_PATHS, LOCAL_TOKEN_PATHS } from './paths.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { LocalTokenEndpoint } from './token-endpoint.js';
 import { CORS_HEADERS, oauthErrors, renderLogout, renderOAuthError, renderTokenSuccess, type RenderedResponse } from './responses.js';
@@ -25,10 +26,6 @@ declare module 'fastify' {
   }
 }
 
-/** SuiteCRM 7 with and without URL rewriting, SuiteCRM 8 under /legacy (proxy/ paths are relative to SUITECRM_URL). */
-const API_PREFIXES = ['/Api', '/Api/index.php', '/legacy/Api', '/legacy/Api/index.php'] as const;
-export const LOCAL_TOKEN_PATHS = API_PREFIXES.map((prefix) => `${prefix}/access_token`);
-export const LOCAL_LOGOUT_PATHS = API_PREFIXES.map((prefix) => `${prefix}/V8/logout`);
 
 /** Token requests are a few hundred bytes; anything much larger is not one. */
 const TOKEN_BODY_LIMIT_BYTES = 64 * 1024;

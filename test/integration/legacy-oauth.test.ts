@@ -128,6 +128,18 @@ describe('legacy OAuth tools through the proxy (simple-oauth2)', () => {
     assert.equal(crm.grantsIssued(), 1);
   });
 
+  test('no spelling of logout reaches SuiteCRM: encoded ones are answered locally, near misses refused', async () => {
+    const headers = { 'x-proxy-key': KEYED.key };
+    const before = crm.requests.length;
+    for (const path of ['/Api/V8/%6cogout', '/Api/%56%38/logout', '/Api/index.php/V8/logout', '/legacy/Api/index.php/V8/logout']) {
+      assert.equal((await fetch(`${proxy.url}${path}`, { method: 'POST', headers })).status, 200, path);
+    }
+    for (const path of ['/Api/V8/logout/', '/Api/V8/logout;x', '/Api/V8/LOGOUT', '/legacy/Api/V8/Logout/']) {
+      assert.equal((await fetch(`${proxy.url}${path}`, { method: 'POST', headers })).status, 403, path);
+    }
+    assert.equal(crm.requests.length, before);
+  });
+
   test('no secret, password or local token appears in the proxy log', () => {
     const text = proxy.logs.join('\n');
     for (const secret of [CC.clientSecret, PW.clientSecret, PW.password, KEYED.key, ...localTokens]) {
