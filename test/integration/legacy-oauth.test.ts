@@ -13,7 +13,9 @@ import { CC_ENV, startProxy, type RunningProxy } from '../support/proxy-harness.
 const CC = { name: 'report-tool', clientId: 'report-tool-client', clientSecret: 'report-S3cret!+/%:0123456789' };
 const PW = { name: 'sync-tool', clientId: 'sync-tool-client', clientSecret: 'sync-S3cret!-0123456789', username: 'jane', password: 'jane-P4ss word!' };
 const KEYED = { name: 'keyed', key: 'keyed-caller-key-0123456789abcdef' };
-export const LEGACY_CLIENTS = JSON.stringify([CC, PW, KEYED]);
+/** Rules and a rate limit: a local token must be held to them exactly like a key. */
+const LIMITED = { name: 'limited-tool', clientId: 'limited-tool-client', clientSecret: 'limited-S3cret-0123456789', methods: ['GET'], rateLimit: { perSecond: 0.001, burst: 2 } };
+const LEGACY_CLIENTS = JSON.stringify([CC, PW, KEYED, LIMITED]);
 
 const ACCESS_DENIED_MESSAGE = 'The resource owner or authorization server denied the request.';
 
@@ -126,6 +128,20 @@ describe('legacy OAuth tools through the proxy (simple-oauth2)', () => {
     assert.equal((await fetch(`${proxy.url}/Api/V8/module/Accounts`, { headers })).status, 200, 'the key still works');
     assert.ok(!crm.requests.some((r) => r.path.includes('logout')));
     assert.equal(crm.grantsIssued(), 1);
+  });
+
+  test('a local token carries its caller\'s rules, rate limit and log label', async () => {
+    const tool = new LegacyTool({ baseUrl: proxy.url, clientId: LIMITED.clientId, clientSecret: LIMITED.clientSecret });
+    await tool.login();
+    localTokens.push(tool.accessToken);
+    assert.equal((await tool.api('GET', '/V8/module/Accounts')).status, 200);
+    const write = await tool.api('POST', '/V8/module', { data: { type: 'Accounts', attributes: { name: 'Nope' } } });
+    assert.equal(write.status, 403);
+    assert.deepEqual((write.body as { errors: { code: string }[] }).errors.map((e) => e.code), ['FORBIDDEN']);
+    assert.equal((await tool.api('GET', '/V8/module/Accounts')).status, 200);
+    assert.equal((await tool.api('GET', '/V8/module/Accounts')).status, 429, 'the burst of 2 is spent (the refused POST never reached the limiter)');
+    const lines = proxy.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request' && l.caller === LIMITED.name);
+    assert.ok(lines.length >= 3, 'request log lines carry the caller name');
   });
 
   test('no spelling of logout reaches SuiteCRM: encoded ones are answered locally, near misses refused', async () => {
