@@ -1,5 +1,5 @@
 /**
- * The proxy's own endpoints under `/_proxy/`: liveness and readiness. Never forwarded.
+ * The proxy's own endpoints under `/_proxy/`: liveness and readiness (metrics: metrics.ts). Never forwarded.
  */
 import type { FastifyInstance } from 'fastify';
 import { JSON_API_CONTENT_TYPE, ProxyError } from './errors.js';
@@ -47,6 +47,6 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
   });
 
   app.all(`${ADMIN_PREFIX}/*`, async () => {
-    throw new ProxyError('NOT_FOUND', `unknown proxy endpoint; the proxy serves ${ADMIN_PREFIX}/healthz and ${ADMIN_PREFIX}/readyz`);
+    throw new ProxyError('NOT_FOUND', `unknown proxy endpoint; the proxy serves ${ADMIN_PREFIX}/healthz, ${ADMIN_PREFIX}/readyz and ${ADMIN_PREFIX}/metrics`);
   });
 }

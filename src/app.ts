@@ -13,11 +13,14 @@ import { legacyOAuthPlugin, sendRendered } from './legacy-oauth/plugin.js';
 import { isOAuthError, renderOAuthError } from './legacy-oauth/responses.js';
 import { setupLegacyOAuth } from './legacy-oauth/setup.js';
 import { loggerOptions } from './logging.js';
+import { installMetrics, ProxyMetrics } from './metrics.js';
 import { requestToken } from './oauth/grant.js';
 import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
 import { proxyPlugin } from './proxy/plugin.js';
 import { securityPlugin } from './security/plugin.js';
 import { serverOptions } from './security/server-options.js';
+import { installDrainGuard } from './shutdown.js';
+import { upstreamTlsOptions } from './upstream-tls.js';
 
 export interface AppOptions {
   /** A ready pino logger (tests pass one that writes to a sink). */
@@ -30,6 +33,7 @@ export interface AppOptions {
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenManager;
+    metrics: ProxyMetrics;
   }
 }
 
@@ -51,7 +55,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     loggerInstance: logger as FastifyBaseLogger,
     // One request line of our own (onResponse below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // Requests arriving during the drain get our own JSON:API 503 (installDrainGuard) instead.
+    return503OnClosing: false,
     exposeHeadRoutes: false,
     forceCloseConnections: 'idle',
     // Longer than common client idle timeouts, so the client closes first and never hits a dead socket.
@@ -61,11 +66,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   const origin = config.suitecrmUrl.origin;
-  const connect = { timeout: config.upstreamConnectTimeoutMs };
+  const connect = { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config, logger) };
   const apiPool = new Pool(origin, { connections: config.upstreamConnections, connect, keepAliveTimeout: 4_000, keepAliveTimeoutThreshold: 1_000 });
   // Token requests get their own small pool so they never queue behind slow API calls.
   const tokenPool = new Pool(origin, { connections: 2, connect });
 
+  const metrics = new ProxyMetrics();
   const tokens = new TokenManager({
     grantType: config.grantType,
     initialRefreshToken: config.refreshToken,
@@ -75,10 +81,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     credentialKey: credentialKey(config),
     logger,
     now: options.now,
-    hooks: options.tokenHooks,
+    hooks: metrics.tokenHooks(options.tokenHooks),
     fetchToken: (request) => requestToken(config, tokenPool, request, options.now),
   });
   app.decorate('tokens', tokens);
+  metrics.watchTokens(tokens);
+  app.decorate('metrics', metrics);
+  const isAccepting = installDrainGuard(app);
+  installMetrics(app, metrics);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     // A stale local token gets SuiteCRM's own 401, so a legacy tool's re-login logic runs.
@@ -114,9 +124,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
   const legacyOAuth = setupLegacyOAuth(config, options.now);
-  await app.register(securityPlugin, { config: config.security, host: config.host, tokenPath: config.tokenPath, now: options.now, localTokens: legacyOAuth.resolver });
+  await app.register(securityPlugin, {
+    config: config.security, host: config.host, tokenPath: config.tokenPath, replayBodyLimitBytes: config.replayBodyLimitBytes, now: options.now,
+    localTokens: legacyOAuth.resolver,
+  });
   await app.register(legacyOAuthPlugin, legacyOAuth);
-  await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000 });
+  await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting });
   await app.register(proxyPlugin, {
     dispatcher: apiPool,
     tokens,

@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 /**
- * Process entry: read the environment, build the app, listen, close on signals.
+ * Process entry: read the environment (and CLI arguments, see cli.ts), build the app, listen, close on signals.
  * A bad setting exits at once with one line naming it, and no stack trace.
  */
 import { buildApp } from './app.js';
+import { runCli } from './cli.js';
 import { ConfigError, loadConfig, type Config } from './config/load.js';
+import { exitGracefullyOnSignals } from './shutdown.js';
 
 async function main(): Promise<void> {
+  const cli = await runCli(process.argv.slice(2), process.env);
+  if (!cli.run) return process.exit(cli.exitCode);
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(cli.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`suitecrm-auth-proxy: invalid configuration: ${err.message}\n`);
@@ -18,15 +22,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const app = await buildApp(config);
-  let closing = false;
-  const shutdown = (signal: string): void => {
-    if (closing) process.exit(1);
-    closing = true;
-    app.log.info({ signal }, 'shutting down');
-    app.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  exitGracefullyOnSignals(app, { timeoutMs: config.shutdownTimeoutMs, inFlight: () => app.metrics.requestsInFlight });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

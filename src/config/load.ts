@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { securityConfig, SecuritySettingError, type SecurityConfig } from '../security/config.js';
 import { SETTINGS, type GrantType, type SettingName, type SettingSpec } from './settings.js';
@@ -14,6 +15,9 @@ export interface Config {
   readonly password: string | undefined;
   readonly refreshToken: string | undefined;
   readonly tokenRequestFormat: 'form' | 'json';
+  /** PEM text of SUITECRM_CA_FILE, read at start-up. */
+  readonly suitecrmCa: string | undefined;
+  readonly suitecrmTlsInsecure: boolean;
   readonly host: string;
   readonly port: number;
   readonly replayBodyLimitBytes: number;
@@ -24,6 +28,7 @@ export interface Config {
   readonly tokenRequestTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
   readonly upstreamConnectTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
   /** Inbound callers, rules and limits (src/security/). */
   readonly security: SecurityConfig;
@@ -157,6 +162,23 @@ function required(parsed: Map<SettingName, Parsed>, name: SettingName, why: stri
   return value;
 }
 
+/** Reads the private CA bundle at start-up, so a wrong path fails now rather than on the first request. */
+function readCaFile(path: string, readFile: FileReader): string {
+  let pem: string;
+  try {
+    pem = readFile(path);
+  } catch (err) {
+    throw new ConfigError('SUITECRM_CA_FILE', `cannot read file ${path} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+  try {
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM block');
+    new X509Certificate(pem);
+  } catch {
+    throw new ConfigError('SUITECRM_CA_FILE', `${path} holds no PEM certificate (expected -----BEGIN CERTIFICATE----- blocks)`);
+  }
+  return pem;
+}
+
 export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   const p = parseSettings(env, readFile);
   const url = p.get('SUITECRM_URL');
@@ -172,6 +194,11 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   }
   if (grantType === 'refresh_token') {
     required(p, 'SUITECRM_REFRESH_TOKEN', 'when SUITECRM_GRANT_TYPE=refresh_token');
+  }
+  const caFile = p.get('SUITECRM_CA_FILE') as string | undefined;
+  const tlsInsecure = p.get('SUITECRM_TLS_INSECURE') as boolean;
+  if (caFile !== undefined && tlsInsecure) {
+    throw new ConfigError('SUITECRM_TLS_INSECURE', 'contradicts SUITECRM_CA_FILE: set SUITECRM_CA_FILE to verify SuiteCRM with a private CA, or SUITECRM_TLS_INSECURE=true to skip verification, not both');
   }
   const seconds = (name: SettingName): number => Math.round((p.get(name) as number) * 1000);
   let security: SecurityConfig;
@@ -192,6 +219,8 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     password: p.get('SUITECRM_PASSWORD') as string | undefined,
     refreshToken: p.get('SUITECRM_REFRESH_TOKEN') as string | undefined,
     tokenRequestFormat: p.get('SUITECRM_TOKEN_REQUEST_FORMAT') as 'form' | 'json',
+    suitecrmCa: caFile === undefined ? undefined : readCaFile(caFile, readFile),
+    suitecrmTlsInsecure: tlsInsecure,
     host: p.get('PROXY_HOST') as string,
     port: p.get('PROXY_PORT') as number,
     replayBodyLimitBytes: p.get('REPLAY_BODY_LIMIT_BYTES') as number,
@@ -202,6 +231,7 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     tokenRequestTimeoutMs: seconds('TOKEN_REQUEST_TIMEOUT_SECONDS'),
     upstreamTimeoutMs: seconds('UPSTREAM_TIMEOUT_SECONDS'),
     upstreamConnectTimeoutMs: seconds('UPSTREAM_CONNECT_TIMEOUT_SECONDS'),
+    shutdownTimeoutMs: seconds('SHUTDOWN_TIMEOUT_SECONDS'),
     logLevel: p.get('LOG_LEVEL') as string,
     security,
     localTokens: Object.freeze({

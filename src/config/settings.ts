@@ -27,6 +27,8 @@ export type GrantType = (typeof GRANT_TYPES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const SETTINGS = [
+  { env: 'CONFIG_FILE', type: 'string', group: 'Proxy',
+    doc: 'JSON or YAML file holding settings under these names (same as --config). Environment variables override it.' },
   { env: 'SUITECRM_URL', type: 'url', group: 'SuiteCRM',
     doc: 'Base URL of the SuiteCRM instance, without /Api. SuiteCRM 8: include /legacy (https://crm.example.com/legacy).' },
   { env: 'SUITECRM_TOKEN_PATH', type: 'path', group: 'SuiteCRM', default: '/Api/access_token',
@@ -45,6 +47,10 @@ export const SETTINGS = [
     doc: 'Initial refresh token; required for the refresh_token grant. The proxy keeps the newest one in memory.' },
   { env: 'SUITECRM_TOKEN_REQUEST_FORMAT', type: 'enum', group: 'SuiteCRM', default: 'form', choices: ['form', 'json'],
     doc: 'Body encoding of token requests. form works on every SuiteCRM 7.10.10+ and 8.x.' },
+  { env: 'SUITECRM_CA_FILE', type: 'string', group: 'SuiteCRM',
+    doc: 'PEM file with the CA certificate(s) of a private CA that signed SuiteCRM\'s TLS certificate; trusted in addition to the public CAs.' },
+  { env: 'SUITECRM_TLS_INSECURE', type: 'bool', group: 'SuiteCRM', default: 'false',
+    doc: 'true turns off verification of SuiteCRM\'s TLS certificate (for tests only; the proxy logs a warning at start-up).' },
   { env: 'PROXY_HOST', type: 'string', group: 'Proxy', default: '127.0.0.1',
     doc: 'Address the proxy listens on.' },
   { env: 'PROXY_PORT', type: 'int', group: 'Proxy', default: '8080', min: 0, max: 65535,
@@ -97,6 +103,8 @@ export const SETTINGS = [
     doc: 'Time SuiteCRM may take to start answering a proxied request, and the longest pause inside a response body.' },
   { env: 'UPSTREAM_CONNECT_TIMEOUT_SECONDS', type: 'seconds', group: 'Timeouts', default: '10', min: 0.01, max: 600,
     doc: 'Timeout for opening a connection to SuiteCRM.' },
+  { env: 'SHUTDOWN_TIMEOUT_SECONDS', type: 'seconds', group: 'Timeouts', default: '25', min: 0, max: 3600,
+    doc: 'On SIGTERM or SIGINT, how long in-flight requests may take to finish before the proxy exits anyway.' },
   { env: 'LOG_LEVEL', type: 'enum', group: 'Logging', default: 'info', choices: LOG_LEVELS,
     doc: 'pino log level.' },
 ] as const satisfies readonly SettingSpec[];

@@ -23,6 +23,8 @@ export interface ForwardOptions {
 export interface ForwardOutcome {
   replayed: boolean;
   tokenWaited: boolean;
+  /** How long SuiteCRM took to send the response headers passed back; -1 without an answer. */
+  upstreamMs: number;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -72,14 +74,19 @@ export class Forwarder {
       outcome.tokenWaited = true;
       token = await tokens.get();
     }
+    let started = performance.now();
     let response = await this.sendSafely(request, body, token);
+    outcome.upstreamMs = performance.now() - started;
     if (response.statusCode === 401) {
       const mayReplay = tokens.rejected(token) && !isStream(body);
       if (mayReplay) {
         await response.body.dump();
         outcome.replayed = true;
+        outcome.upstreamMs = -1;
         token = await tokens.get('rejected_401');
+        started = performance.now();
         response = await this.sendSafely(request, body, token);
+        outcome.upstreamMs = performance.now() - started;
         if (response.statusCode === 401) tokens.replayRejected(token);
         else tokens.accepted();
       }

@@ -16,7 +16,7 @@ import type { LocalTokenResolver } from '../legacy-oauth/plugin.js';
 import { Authenticator, type Caller } from './auth.js';
 import type { RateLimitSpec } from './clients.js';
 import { isLoopbackHost, type SecurityConfig } from './config.js';
-import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind } from './request-guard.js';
+import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind, StreamedOverrideScanner } from './request-guard.js';
 import { AccessPolicy } from './rules.js';
 import { writeSocketError } from './server-options.js';
 import { TokenBucketStore } from './token-bucket-store.js';
@@ -36,6 +36,8 @@ export interface SecurityPluginOptions {
   readonly host: string;
   /** SUITECRM_TOKEN_PATH: refused like the default token endpoint paths. */
   readonly tokenPath: string;
+  /** REPLAY_BODY_LIMIT_BYTES: bodies up to this size are buffered, larger ones stream. */
+  readonly replayBodyLimitBytes: number;
   /** Clock for the rate-limit buckets (tests pass a fake one). */
   readonly now?: () => number;
   /** Local tokens of OAuth-speaking legacy tools (src/legacy-oauth/). */
@@ -52,23 +54,46 @@ function isAdminRoute(request: FastifyRequest): boolean {
   return request.routeOptions.url?.startsWith(`${ADMIN_PREFIX}/`) === true;
 }
 
-/** Fails a chunked body once it grows past the caller's limit (a declared Content-Length is checked up front). */
-function limitBody(payload: Readable, limit: number, reply: FastifyReply): Transform {
+interface BodyGuard {
+  /** Bytes allowed; Infinity when a declared Content-Length was already checked. */
+  readonly limit: number;
+  /** Set for POST bodies Slim would parse that are (or may turn out) too large to buffer. */
+  readonly scanner: StreamedOverrideScanner | undefined;
+  /** Bodies up to this size are buffered and checked exactly instead (REPLAY_BODY_LIMIT_BYTES). */
+  readonly bufferedUpTo: number;
+  /** The declared length says the body will stream. */
+  readonly streamed: boolean;
+}
+
+/**
+ * Counts and scans a body on its way in: past the caller's limit it fails with 413; a streamed
+ * body that looks like it carries `_METHOD` fails with 400. Either way SuiteCRM never gets a
+ * complete request, and the connection is closed after the answer (the rest is never read).
+ */
+function guardBody(payload: Readable, reply: FastifyReply, guard: BodyGuard): Transform {
   let received = 0;
-  const limited = new Transform({
+  let suspicious = false;
+  const guarded = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       received += chunk.length;
-      if (received <= limit) return callback(null, chunk);
-      // The rest of the body is never read: close the connection after the 413.
-      reply.header('connection', 'close');
-      callback(new ProxyError('PAYLOAD_TOO_LARGE', `the body is larger than this caller's limit of ${limit} bytes`));
+      if (received > guard.limit) {
+        reply.header('connection', 'close');
+        return callback(new ProxyError('PAYLOAD_TOO_LARGE', `the body is larger than this caller's limit of ${guard.limit} bytes`));
+      }
+      suspicious ||= guard.scanner?.push(chunk) === true;
+      if (suspicious && (guard.streamed || received > guard.bufferedUpTo)) {
+        reply.header('connection', 'close');
+        reply.request.log.warn({ event: 'method_override', caller: reply.request.caller, streamed: true }, 'refused a streamed POST body that may carry _METHOD');
+        return callback(new ProxyError('BAD_REQUEST', 'the body may carry a _METHOD field, which SuiteCRM would treat as a different HTTP method (bodies larger than REPLAY_BODY_LIMIT_BYTES are checked without parsing); send the real method instead'));
+      }
+      callback(null, chunk);
     },
   });
-  payload.on('error', (err) => limited.destroy(err));
+  payload.on('error', (err) => guarded.destroy(err));
   // The body's consumer (the content-type parser, then undici) sees errors through its own listener.
   // Fastify never reads GET/HEAD bodies: without this, an aborted one would be an uncaught error.
-  limited.on('error', () => undefined);
-  return payload.pipe(limited);
+  guarded.on('error', () => undefined);
+  return payload.pipe(guarded);
 }
 
 function warnAtStartup(app: FastifyInstance, opts: SecurityPluginOptions): void {
@@ -143,13 +168,25 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
 
   app.addHook('preParsing', (request, reply, payload, done) => {
     const caller = request.callerInfo;
-    if (caller === null || request.headers['content-length'] !== undefined) return done(null, payload);
-    const limit = bodyLimit(caller);
-    done(null, Number.isFinite(limit) ? limitBody(payload, limit, reply) : payload);
+    if (caller === null) return done(null, payload);
+    const declared = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
+    // A declared length was checked against the limit in onRequest, and Node enforces it exactly.
+    const limit = declared === undefined ? bodyLimit(caller) : Infinity;
+    const kind = request.method === 'POST' ? overrideBodyKind(request.headers['content-type']) : undefined;
+    // Bodies that will be buffered get the exact check in preHandler; only streamed ones are scanned.
+    const scan = kind !== undefined && (declared === undefined || declared > opts.replayBodyLimitBytes);
+    if (!Number.isFinite(limit) && !scan) return done(null, payload);
+    done(null, guardBody(payload, reply, {
+      limit,
+      scanner: scan ? new StreamedOverrideScanner(kind) : undefined,
+      bufferedUpTo: opts.replayBodyLimitBytes,
+      streamed: declared !== undefined && declared > opts.replayBodyLimitBytes,
+    }));
   });
 
   app.addHook('preHandler', (request, _reply, done) => {
-    // Slim turns a POST with a `_METHOD` body field into another method; only buffered bodies can be checked.
+    // Slim turns a POST with a `_METHOD` body field into another method. Buffered bodies are parsed
+    // exactly here; streamed ones were scanned on their way in (guardBody).
     if (request.method === 'POST' && Buffer.isBuffer(request.body) && bodyOverridesMethod(overrideBodyKind(request.headers['content-type']), request.body)) {
       request.log.warn({ event: 'method_override', caller: request.caller }, 'refused a POST body carrying _METHOD');
       return done(new ProxyError('BAD_REQUEST', 'the body carries a _METHOD field, which SuiteCRM would treat as a different HTTP method; send the real method instead'));

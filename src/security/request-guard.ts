@@ -130,3 +130,34 @@ export function bodyOverridesMethod(kind: OverrideBodyKind, body: Buffer): boole
   }
   return false;
 }
+
+/**
+ * `_METHOD` as it could be spelled in a body too large to hold in memory, where it cannot be
+ * parsed: the name after any character PHP turns into `_` (plain or percent-encoded), or a
+ * JSON escape of `_`. METHOD itself stays case-sensitive, as PHP array keys are.
+ */
+const STREAMED_OVERRIDE = /(?:[_. +[]|%5[fF]|%2[eE]|%20|%5[bB]|\\u005[fF])METHOD/;
+/**
+ * Escaped letters of `_METHOD` (`%4D`, `\u0045` ...) in form and JSON bodies, which are text:
+ * nothing legitimate spells ASCII letters so. Not for multipart, whose binary parts would match.
+ */
+const ESCAPED_LETTER = /%(?:4[dD5845fF]|5[4fF])|\\u00(?:4[dD5845fF]|5[4fF])/;
+/** Bytes kept from the previous chunk, so a pattern split across chunks is still found. */
+const OVERLAP = 16;
+
+/**
+ * Scans a streamed body chunk by chunk for anything that could be a `_METHOD` key. Deliberately
+ * broader than bodyOverridesMethod (which parses): a streamed body is checked without parsing.
+ */
+export class StreamedOverrideScanner {
+  private tail = '';
+
+  constructor(private readonly kind: Exclude<OverrideBodyKind, undefined>) {}
+
+  /** Returns true once the body looks like it carries `_METHOD`. */
+  push(chunk: Buffer): boolean {
+    const text = this.tail + chunk.toString('latin1');
+    this.tail = text.slice(-OVERLAP);
+    return STREAMED_OVERRIDE.test(text) || (this.kind !== 'multipart' && ESCAPED_LETTER.test(text));
+  }
+}

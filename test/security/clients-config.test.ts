@@ -140,3 +140,20 @@ test('other security settings are validated by name', () => {
   assert.deepEqual(loadConfig({ ...base, PROXY_RATE_LIMIT_PER_SECOND: '0.5' }).security.defaultRateLimit, { perSecond: 0.5, burst: 1 });
   assert.deepEqual(loadConfig({ ...base, PROXY_ALLOWED_PATH_PREFIXES: '/Api/V8/, /legacy/Api/V8/' }).security.allowedPathPrefixes, ['/Api/V8/', '/legacy/Api/V8/']);
 });
+
+test('the real process refuses a non-loopback listener without keys: exit 2, one line saying how to fix it', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const main = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+  const result = spawnSync(process.execPath, [main], {
+    env: { PATH: process.env.PATH ?? '', ...base, PROXY_HOST: '0.0.0.0', PROXY_PORT: '0' },
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  assert.equal(result.status, 2);
+  const lines = result.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, result.stderr);
+  assert.match(lines[0]!, /PROXY_CLIENTS/);
+  assert.match(lines[0]!, /PROXY_HOST=127\.0\.0\.1/);
+  assert.match(lines[0]!, /PROXY_ALLOW_UNAUTHENTICATED=true/);
+});

@@ -186,26 +186,30 @@ const CASES: Case[] = [
   },
 ];
 
-describe('hostile input over raw sockets', () => {
-  let crm: FakeSuiteCrm;
-  let proxy: RunningProxy;
-  let port: number;
+/** A SuiteCRM double and the proxy in front of it for one describe block; `port` is the proxy's. */
+function servers(env: Record<string, string>): { crm: FakeSuiteCrm; proxy: RunningProxy; port: number } {
+  const state = {} as { crm: FakeSuiteCrm; proxy: RunningProxy; port: number };
   before(async () => {
-    crm = await startFakeSuiteCrm();
-    proxy = await startProxy(crm.url, { PROXY_CLIENTS: CLIENTS, LOG_LEVEL: 'info' });
-    port = Number(new URL(proxy.url).port);
+    state.crm = await startFakeSuiteCrm();
+    state.proxy = await startProxy(state.crm.url, env);
+    state.port = Number(new URL(state.proxy.url).port);
   });
   after(async () => {
-    await proxy.close();
-    await crm.close();
+    await state.proxy.close();
+    await state.crm.close();
   });
+  return state;
+}
+
+describe('hostile input over raw sockets', () => {
+  const s = servers({ PROXY_CLIENTS: CLIENTS, LOG_LEVEL: 'info' });
 
   for (const c of CASES) {
     test(c.name, async () => {
-      const before = crm.requests.length;
-      const tokenRequestsBefore = crm.tokenRequests.length;
-      const parts = (Array.isArray(c.request) ? c.request : [c.request]).map((p) => p.replaceAll('{port}', String(crm.port)));
-      const res: RawResponse = await rawRequest(port, parts, { partDelayMs: parts.length > 1 ? 20 : 0 });
+      const before = s.crm.requests.length;
+      const tokenRequestsBefore = s.crm.tokenRequests.length;
+      const parts = (Array.isArray(c.request) ? c.request : [c.request]).map((p) => p.replaceAll('{port}', String(s.crm.port)));
+      const res: RawResponse = await rawRequest(s.port, parts, { partDelayMs: parts.length > 1 ? 20 : 0 });
       assert.equal(res.status, c.status, `status (body: ${res.body.slice(0, 300)})`);
       assert.equal(res.headers['x-suitecrm-proxy-error'], c.code, 'proxy error code');
       if (c.code !== undefined) {
@@ -214,7 +218,7 @@ describe('hostile input over raw sockets', () => {
         assert.equal(doc.errors[0]?.code, c.code);
         assert.equal(doc.errors[0]?.status, String(c.status));
       }
-      const received = crm.requests.slice(before);
+      const received = s.crm.requests.slice(before);
       if (c.upstream === 'none') {
         assert.deepEqual(received.map((r) => `${r.method} ${r.path}`), [], 'nothing reached SuiteCRM');
       } else {
@@ -222,34 +226,34 @@ describe('hostile input over raw sockets', () => {
         c.upstream(received[0]!);
       }
       // Callers never reach the token endpoint; the proxy's own grants are the only token requests.
-      assert.ok(crm.tokenRequests.slice(tokenRequestsBefore).every((t) => t.body.client_secret === '***'));
-      assert.equal(crm.tokenRequests.filter((t) => t.body.client_secret === 'guess').length, 0);
+      assert.ok(s.crm.tokenRequests.slice(tokenRequestsBefore).every((t) => t.body.client_secret === '***'));
+      assert.equal(s.crm.tokenRequests.filter((t) => t.body.client_secret === 'guess').length, 0);
     });
   }
 
   test('the request log names the caller; a refusal names the rule in the log, not in the body', async () => {
-    const res = await rawRequest(port, get('/Api/V8/module/Contacts', `X-Proxy-Key: ${REPORTING_KEY}\r\n`));
+    const res = await rawRequest(s.port, get('/Api/V8/module/Contacts', `X-Proxy-Key: ${REPORTING_KEY}\r\n`));
     assert.equal(res.status, 403);
     assert.ok(!res.body.includes('allow rules') && !res.body.includes('Accounts'), 'the body does not reveal the rule');
-    const refusal = proxy.logEvents('forbidden').at(-1);
+    const refusal = s.proxy.logEvents('forbidden').at(-1);
     assert.equal(refusal?.caller, 'reporting');
     assert.equal(refusal?.rule, 'caller reporting allow rules [GET /Api/V8/module/Accounts*]');
-    const lines = proxy.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
+    const lines = s.proxy.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
     assert.ok(lines.some((l) => l.caller === 'etl' && l.status === 200));
     assert.ok(lines.some((l) => l.caller === 'reporting' && l.status === 403));
   });
 
   test('a failed authentication is logged with the address and reason, never the key', async () => {
     const wrong = 'wrong-key-that-must-not-be-logged';
-    await rawRequest(port, get('/Api/V8/module/Accounts', `Authorization: Bearer ${wrong}\r\n`));
-    const failure = proxy.logEvents('auth_failed').at(-1);
+    await rawRequest(s.port, get('/Api/V8/module/Accounts', `Authorization: Bearer ${wrong}\r\n`));
+    const failure = s.proxy.logEvents('auth_failed').at(-1);
     assert.equal(failure?.reason, 'unknown key');
     assert.equal(failure?.remoteAddress, '127.0.0.1');
-    assert.ok(!proxy.logs.some((l) => l.includes(wrong) || l.includes(ETL_KEY)));
+    assert.ok(!s.proxy.logs.some((l) => l.includes(wrong) || l.includes(ETL_KEY)));
   });
 
   test('the proxy still serves after every attack above', async () => {
-    const res = await rawRequest(port, get('/Api/V8/module/Accounts'));
+    const res = await rawRequest(s.port, get('/Api/V8/module/Accounts'));
     assert.equal(res.status, 200);
   });
 });
@@ -258,26 +262,51 @@ describe('aborted bodies Fastify never reads', () => {
   // Regression (found by the fuzz test): a GET/HEAD body is never read by Fastify; when such a chunked
   // body broke off, the per-caller body limiter raised an error nobody listened to, and the process died.
   // Its own servers: the bodiless HEAD may still reach SuiteCRM a moment later, which must not disturb other tests.
-  let crm: FakeSuiteCrm;
-  let proxy: RunningProxy;
-  before(async () => {
-    crm = await startFakeSuiteCrm();
-    proxy = await startProxy(crm.url, { PROXY_CLIENTS: CLIENTS });
-  });
-  after(async () => {
-    await proxy.close();
-    await crm.close();
-  });
+  const s = servers({ PROXY_CLIENTS: CLIENTS });
 
   test('HEAD and GET with a malformed chunked body get 400 and the proxy keeps serving', async () => {
-    const port = Number(new URL(proxy.url).port);
-    for (const method of ['HEAD', 'GET']) {
-      const res = await rawRequest(port, `${method} /Api/V8/custom/echo HTTP/1.1\r\nHost: proxy.local\r\nX-Proxy-Key: ${ETL_KEY}\r\nTransfer-Encoding: chunked\r\n\r\na=1&b=2`);
+        for (const method of ['HEAD', 'GET']) {
+      const res = await rawRequest(s.port, `${method} /Api/V8/custom/echo HTTP/1.1\r\nHost: s.proxy.local\r\nX-Proxy-Key: ${ETL_KEY}\r\nTransfer-Encoding: chunked\r\n\r\na=1&b=2`);
       assert.equal(res.status, 400, method);
       assert.equal(res.headers['x-suitecrm-proxy-error'], 'BAD_REQUEST');
     }
-    assert.equal((await fetch(`${proxy.url}/_proxy/healthz`)).status, 200);
-    assert.equal((await rawRequest(port, get('/Api/V8/module/Accounts'))).status, 200);
-    for (const seen of crm.requests) assert.equal(seen.bodyLength, 0, 'no part of the broken body reached SuiteCRM');
+    assert.equal((await fetch(`${s.proxy.url}/_proxy/healthz`)).status, 200);
+    assert.equal((await rawRequest(s.port, get('/Api/V8/module/Accounts'))).status, 200);
+    for (const seen of s.crm.requests) assert.equal(seen.bodyLength, 0, 'no part of the broken body reached SuiteCRM');
+  });
+});
+
+describe('_METHOD in bodies too large to buffer', () => {
+  // A small replay buffer, so a few kilobytes already stream.
+  const s = servers({ PROXY_CLIENTS: CLIENTS, REPLAY_BODY_LIMIT_BYTES: '1024' });
+
+  const filler = 'name=' + 'n'.repeat(4000);
+
+  test('a declared-length form body with _METHOD is cut off: 400, SuiteCRM never gets the whole body', async () => {
+    const body = `${filler}&_METHOD=DELETE`;
+    const res = await rawRequest(s.port, post('/Api/V8/custom/echo', 'application/x-www-form-urlencoded', body));
+    assert.equal(res.status, 400);
+    assert.equal(res.headers['x-suitecrm-proxy-error'], 'BAD_REQUEST');
+    assert.match(res.body, /_METHOD/);
+    assert.ok(!s.crm.requests.some((r) => r.applied && r.bodyLength === body.length), 'no complete request reached SuiteCRM');
+  });
+
+  test('a chunked JSON body with an escaped _METHOD is refused before anything is forwarded', async () => {
+    const before = s.crm.requests.length;
+    const head = `POST /Api/V8/module HTTP/1.1\r\nHost: s.proxy.local\r\nX-Proxy-Key: ${ETL_KEY}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const json = `{"\\u005fMETHOD":"DELETE","pad":"${'p'.repeat(3000)}"}`;
+    const res = await rawRequest(s.port, [head, `${json.length.toString(16)}\r\n${json}\r\n`, '0\r\n\r\n'], { partDelayMs: 20 });
+    assert.equal(res.status, 400);
+    assert.equal(s.crm.requests.length, before, 'nothing reached SuiteCRM');
+  });
+
+  test('large bodies without _METHOD stream through untouched', async () => {
+    const before = s.crm.requests.length;
+    const json = JSON.stringify({ data: { type: 'Notes', attributes: { description: 'payment_method '.repeat(300) } } });
+    const res = await rawRequest(s.port, post('/Api/V8/custom/echo', 'application/vnd.api+json', json));
+    assert.equal(res.status, 200);
+    const seen = s.crm.requests.slice(before);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]?.bodyLength, json.length);
   });
 });

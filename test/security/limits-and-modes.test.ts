@@ -174,3 +174,23 @@ describe('global switches', () => {
     });
   });
 });
+
+describe('the caller in metrics', () => {
+  test('requests_total is split by caller; unidentified requests count as "-"', async (t) => {
+    const crm = await startFakeSuiteCrm();
+    t.after(() => crm.close());
+    const proxy = await startProxy(crm.url, { PROXY_CLIENTS: JSON.stringify({ limited: { key: LIMITED_KEY, methods: ['GET'] }, free: { key: FREE_KEY } }) });
+    t.after(() => proxy.close());
+    const get = (headers: Record<string, string>): Promise<number> => fetch(`${proxy.url}/Api/V8/module/Accounts`, { headers }).then((r) => r.status);
+    assert.equal(await get({ 'x-proxy-key': LIMITED_KEY }), 200);
+    assert.equal(await get({ authorization: `Bearer ${FREE_KEY}` }), 200);
+    assert.equal(await get({ authorization: `Bearer ${FREE_KEY}` }), 200);
+    assert.equal(await get({}), 401);
+    const text = await (await fetch(`${proxy.url}/_proxy/metrics`)).text();
+    const count = (caller: string, statusClass: string): number => Number(new RegExp(`^suitecrm_proxy_requests_total\\{method="GET",status_class="${statusClass}",caller="${caller}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    assert.equal(count('limited', '2xx'), 1);
+    assert.equal(count('free', '2xx'), 2);
+    assert.equal(count('-', '4xx'), 1);
+    assert.ok(!text.includes(LIMITED_KEY) && !text.includes(FREE_KEY), 'no key in metrics');
+  });
+});

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseClients } from '../../src/security/clients.js';
-import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind } from '../../src/security/request-guard.js';
+import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind, StreamedOverrideScanner } from '../../src/security/request-guard.js';
 import { AccessPolicy, compileCaller, compilePattern } from '../../src/security/rules.js';
 import { TokenBucketStore } from '../../src/security/token-bucket-store.js';
 
@@ -69,6 +69,23 @@ test('_METHOD overrides are found in form, multipart and JSON bodies the way PHP
   assert.ok(!bodyOverridesMethod(multipart, Buffer.from(mp.replace('_METHOD', 'file'))));
   assert.equal(overrideBodyKind('text/plain'), undefined);
   assert.equal(overrideBodyKind(undefined), undefined);
+});
+
+test('streamed bodies are scanned for any spelling of _METHOD, across chunk boundaries', () => {
+  const flags = (kind: 'form' | 'json' | 'multipart', ...chunks: string[]): boolean => {
+    const scanner = new StreamedOverrideScanner(kind);
+    return chunks.map((c) => scanner.push(Buffer.from(c, 'latin1'))).some(Boolean);
+  };
+  for (const body of ['a=1&_METHOD=DELETE', 'a=1&%5FMETHOD=DELETE', '+METHOD=DELETE', '.METHOD=x', '%2eMETHOD=x', '%5F%4D%45%54%48%4F%44=DELETE']) {
+    assert.ok(flags('form', body), body);
+  }
+  assert.ok(flags('form', 'a=1&_MET', 'HOD=DELETE'), 'split across chunks');
+  assert.ok(flags('json', '{"\\u005fMETHOD":"DELETE"}'));
+  assert.ok(flags('json', '{"_\\u004dETHOD":"DELETE"}'));
+  assert.ok(flags('multipart', '--B\r\nContent-Disposition: form-data; name="_METHOD"\r\n'));
+  assert.ok(!flags('form', 'payment_method=card&method=x&METHOD=y'), 'lower case and bare METHOD are not overrides');
+  assert.ok(!flags('json', '{"name":"caf\\u00e9","data":"QUJD+/=="}'));
+  assert.ok(!flags('multipart', '--B\r\n\r\n\x00%45%4d%5f binary \xff'), 'escaped letters in binary parts are not flagged');
 });
 
 test('path patterns: * matches any run of characters, everything else literally', () => {

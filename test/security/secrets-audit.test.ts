@@ -7,7 +7,7 @@
  * those secrets and for every token value SuiteCRM issued (captured by a recording tap).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { request as httpRequest, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -238,6 +238,12 @@ describe('secrets audit', () => {
     assert.ok(served.port !== undefined, `the process listened: ${served.text.slice(0, 300)}`);
     assert.match(served.text, /"caller":"etl"/);
     output.push(failed.text, served.text);
+    // --check-config prints what it found, step by step: with good and with wrong credentials.
+    for (const extra of [{}, { SUITECRM_PASSWORD: WRONG_PASSWORD }]) {
+      const check = spawnSync(process.execPath, [main, '--check-config'], { env: { ...env, ...extra }, encoding: 'utf8', timeout: 20_000 });
+      assert.ok(check.stdout.length + check.stderr.length > 0, 'check-config printed something');
+      output.push(check.stdout, check.stderr);
+    }
   });
 
   test('zero hits: no secret and no issued token appears in any captured output', () => {
