@@ -8,6 +8,9 @@ import { Client, Pool } from 'undici';
 import { adminPlugin, ADMIN_PREFIX } from './admin.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
+import { legacyOAuthPlugin, sendRendered } from './legacy-oauth/plugin.js';
+import { isOAuthError, renderOAuthError } from './legacy-oauth/responses.js';
+import { setupLegacyOAuth } from './legacy-oauth/setup.js';
 import { logDestination, loggerOptions } from './logging.js';
 import { installMetrics, ProxyMetrics } from './metrics.js';
 import type { TokenHooks } from './oauth/token-manager.js';
@@ -75,6 +78,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   installMetrics(app, metrics);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    // A stale local token gets SuiteCRM's own 401, so a legacy tool's re-login logic runs.
+    if (isOAuthError(err)) return sendRendered(reply, renderOAuthError(err, request.headers.authorization));
     const proxyError = isProxyError(err)
       ? err
       : errorStatus(err) < 500
@@ -105,9 +110,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
+  const legacyOAuth = setupLegacyOAuth(config, options.now);
   await app.register(securityPlugin, {
     config: config.security, host: config.host, tokenPath: config.tokenPath, replayBodyLimitBytes: config.replayBodyLimitBytes, now: options.now,
+    localTokens: legacyOAuth.resolver,
   });
+  await app.register(legacyOAuthPlugin, legacyOAuth);
   await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting });
   await app.register(proxyPlugin, {
     dispatcher: apiPool,

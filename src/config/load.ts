@@ -41,6 +41,8 @@ export interface Config {
   readonly redisCommandTimeoutMs: number;
   /** Inbound callers, rules and limits (src/security/). */
   readonly security: SecurityConfig;
+  /** Local tokens for OAuth-speaking legacy tools (src/legacy-oauth/). */
+  readonly localTokens: { readonly accessTtlMs: number; readonly refreshTtlMs: number; readonly maxSessions: number; readonly maxLoginFailuresPerMinute: number };
 }
 
 /** A bad setting: the message names it and says what is expected, never echoing a secret. */
@@ -271,5 +273,11 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     tokenStorePrefix: p.get('TOKEN_STORE_PREFIX') as string,
     redisCommandTimeoutMs: seconds('REDIS_COMMAND_TIMEOUT_SECONDS'),
     security,
+    localTokens: Object.freeze({
+      accessTtlMs: seconds('LOCAL_TOKEN_TTL_SECONDS'),
+      refreshTtlMs: seconds('LOCAL_REFRESH_TOKEN_TTL_SECONDS'),
+      maxSessions: p.get('LOCAL_TOKEN_MAX_SESSIONS') as number,
+      maxLoginFailuresPerMinute: p.get('LOCAL_LOGIN_FAILURES_PER_MINUTE') as number,
+    }),
   });
 }

@@ -4,6 +4,7 @@
  * caller and the field, never a key.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { checkUniqueClientIds, InvalidOAuthCredentialsError, OAUTH_CALLER_FIELDS, parseOAuthCredentials, type OAuthCredentialSpec } from '../legacy-oauth/credentials.js';
 
 export const ANONYMOUS_CALLER = 'anonymous';
 
@@ -21,8 +22,10 @@ export interface RateLimitSpec {
 
 export interface CallerSpec {
   readonly name: string;
-  /** SHA-256 digest of the caller's key (32 bytes). */
-  readonly keyDigest: Buffer;
+  /** SHA-256 digest of the caller's key (32 bytes); undefined for a caller that only logs in with OAuth credentials. */
+  readonly keyDigest: Buffer | undefined;
+  /** OAuth-style credentials for the local token endpoint (src/legacy-oauth/, issue #8). */
+  readonly oauth: OAuthCredentialSpec | undefined;
   /** Allow rules: a request passes if any one matches. Undefined: everything the global rules allow. */
   readonly allow: readonly CallerRuleSpec[] | undefined;
   readonly rateLimit: RateLimitSpec | undefined;
@@ -46,6 +49,7 @@ const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 const CALLER_FIELDS = new Set([
   'name', 'key', 'keyFile', 'key_file', 'keySha256', 'key_sha256',
   'methods', 'paths', 'allow', 'rateLimit', 'rate_limit', 'bodyLimitBytes', 'body_limit_bytes',
+  ...OAUTH_CALLER_FIELDS,
 ]);
 
 export function sha256(text: string): Buffer {
@@ -100,12 +104,14 @@ function parseRateLimit(where: string, value: unknown): RateLimitSpec | undefine
   return { perSecond, burst };
 }
 
-function keyDigest(where: string, entry: Json, readFile: FileReader): Buffer {
+function keyDigest(where: string, entry: Json, readFile: FileReader, hasOAuth: boolean): Buffer | undefined {
   const key = entry.key;
   const keyFile = field(entry, 'keyFile', 'key_file');
   const keySha = field(entry, 'keySha256', 'key_sha256');
   const given = [key, keyFile, keySha].filter((v) => v !== undefined).length;
-  if (given !== 1) throw new InvalidClientsError(`${where} needs exactly one of key, keyFile or keySha256`);
+  // A caller with OAuth credentials may have no key: it authenticates with the local tokens it logs in for.
+  if (given === 0 && hasOAuth) return undefined;
+  if (given !== 1) throw new InvalidClientsError(`${where} needs exactly one of key, keyFile or keySha256${hasOAuth ? '' : ' (or clientId and clientSecret)'}`);
   if (keySha !== undefined) {
     if (typeof keySha !== 'string' || !SHA256_HEX.test(keySha)) {
       throw new InvalidClientsError(`${where}.keySha256 must be 64 hex digits (sha256 of the key)`);
@@ -158,9 +164,17 @@ function parseCaller(entry: unknown, index: number, nameFromKey: string | undefi
     allow = [parseRule(where, entry)];
   }
   const bodyLimitRaw = field(entry, 'bodyLimitBytes', 'body_limit_bytes');
+  let oauth: OAuthCredentialSpec | undefined;
+  try {
+    oauth = parseOAuthCredentials(where, entry, readFile);
+  } catch (err) {
+    if (err instanceof InvalidOAuthCredentialsError) throw new InvalidClientsError(err.message);
+    throw err;
+  }
   return {
     name,
-    keyDigest: keyDigest(where, entry, readFile),
+    keyDigest: keyDigest(where, entry, readFile, oauth !== undefined),
+    oauth,
     allow,
     rateLimit: parseRateLimit(`${where}.rateLimit`, field(entry, 'rateLimit', 'rate_limit')),
     bodyLimitBytes: bodyLimitRaw === undefined ? undefined : positive(`${where}.bodyLimitBytes`, bodyLimitRaw, true),
@@ -192,10 +206,17 @@ export function parseClients(text: string, readFile: FileReader): CallerSpec[] {
   const digests = new Set<string>();
   for (const caller of callers) {
     if (names.has(caller.name)) throw new InvalidClientsError(`caller ${JSON.stringify(caller.name)} is defined twice`);
+    names.add(caller.name);
+    if (caller.keyDigest === undefined) continue;
     const hex = caller.keyDigest.toString('hex');
     if (digests.has(hex)) throw new InvalidClientsError(`caller ${JSON.stringify(caller.name)} has the same key as another caller; give every caller its own key`);
-    names.add(caller.name);
     digests.add(hex);
+  }
+  try {
+    checkUniqueClientIds(callers);
+  } catch (err) {
+    if (err instanceof InvalidOAuthCredentialsError) throw new InvalidClientsError(err.message);
+    throw err;
   }
   return callers;
 }
@@ -209,7 +230,9 @@ export class CallerRegistry {
     let found: CallerSpec | undefined;
     // No early exit: the time taken does not depend on which caller (if any) matched.
     for (const caller of this.callers) {
-      if (timingSafeEqual(digest, caller.keyDigest) && found === undefined) found = caller;
+      // A caller without a key is compared against the digest itself, so every caller costs the same and none matches.
+      const matched = timingSafeEqual(digest, caller.keyDigest ?? digest) && caller.keyDigest !== undefined;
+      if (matched && found === undefined) found = caller;
     }
     return found;
   }

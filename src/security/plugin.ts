@@ -11,7 +11,8 @@ import { Transform, type Readable } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ADMIN_PREFIX } from '../admin.js';
-import { ProxyError } from '../errors.js';
+import { isProxyError, ProxyError } from '../errors.js';
+import type { LocalTokenResolver } from '../legacy-oauth/plugin.js';
 import { Authenticator, type Caller } from './auth.js';
 import type { RateLimitSpec } from './clients.js';
 import { isLoopbackHost, type SecurityConfig } from './config.js';
@@ -39,6 +40,8 @@ export interface SecurityPluginOptions {
   readonly replayBodyLimitBytes: number;
   /** Clock for the rate-limit buckets (tests pass a fake one). */
   readonly now?: () => number;
+  /** Local tokens of OAuth-speaking legacy tools (src/legacy-oauth/). */
+  readonly localTokens?: LocalTokenResolver;
 }
 
 const WWW_AUTHENTICATE = 'Bearer realm="suitecrm-auth-proxy"';
@@ -104,7 +107,7 @@ function warnAtStartup(app: FastifyInstance, opts: SecurityPluginOptions): void 
 
 async function security(app: FastifyInstance, opts: SecurityPluginOptions): Promise<void> {
   const { config } = opts;
-  const auth = new Authenticator(config.clients, config.allowUnauthenticated);
+  const auth = new Authenticator(config.clients, config.allowUnauthenticated, opts.localTokens);
   const policy = new AccessPolicy({
     allowedPathPrefixes: config.allowedPathPrefixes,
     forwardTokenEndpoint: config.forwardTokenEndpoint,
@@ -135,16 +138,21 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
       return done(new ProxyError(target.code, target.detail));
     }
     if (isAdminRoute(request)) return done();
+    // The local token endpoint authenticates callers by the client credentials in the request itself.
+    const localEndpoint = request.routeOptions.config?.localEndpoint;
+    if (localEndpoint === 'token') return done();
     let caller: Caller;
     try {
       caller = auth.authenticate(request);
     } catch (err) {
-      reply.header('www-authenticate', WWW_AUTHENTICATE);
-      return done(err as ProxyError);
+      // A stale local token gets SuiteCRM's own 401, which has no WWW-Authenticate.
+      if (isProxyError(err)) reply.header('www-authenticate', WWW_AUTHENTICATE);
+      return done(err as Error);
     }
     request.caller = caller.name;
     request.callerInfo = caller;
-    const decision = policy.check(caller.rules, request.method, target.rawPath, target.decodedPath);
+    // Local logout never reaches SuiteCRM, so the forwarding rules do not apply to it.
+    const decision = localEndpoint === 'logout' ? { allowed: true as const } : policy.check(caller.rules, request.method, target.rawPath, target.decodedPath);
     if (!decision.allowed) {
       request.log.warn({ event: 'forbidden', caller: caller.name, rule: decision.rule, method: request.method, path: target.rawPath }, 'request refused by an access rule');
       return done(new ProxyError('FORBIDDEN', 'this caller may not send this request through the proxy; the proxy log names the rule'));

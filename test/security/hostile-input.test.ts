@@ -149,8 +149,10 @@ const CASES: Case[] = [
   { name: 'SuiteCRM web UI (outside the allowed prefixes)', request: get('/index.php?module=Users&action=index'), status: 403, code: 'FORBIDDEN', upstream: 'none' },
   { name: 'SuiteCRM 8 legacy web UI', request: get('/legacy/index.php'), status: 403, code: 'FORBIDDEN', upstream: 'none' },
   { name: 'lower-case /api/ is not the allowed /Api/', request: get('/api/v8/module/Accounts'), status: 403, code: 'FORBIDDEN', upstream: 'none' },
-  { name: 'the token endpoint', request: post('/Api/access_token', 'application/x-www-form-urlencoded', 'grant_type=client_credentials&client_id=cc-client&client_secret=guess'), status: 403, code: 'FORBIDDEN', upstream: 'none' },
-  { name: 'the token endpoint without rewrites (SuiteCRM 8)', request: post('/legacy/Api/index.php/access_token', 'application/json', '{"grant_type":"client_credentials"}'), status: 403, code: 'FORBIDDEN', upstream: 'none' },
+  // Issue 8: the proxy answers the token endpoint itself, in SuiteCRM's dialect, for its callers' own
+  // OAuth credentials only; SuiteCRM's client (cc-client) is unknown here, and nothing is forwarded.
+  { name: 'the token endpoint (answered locally, SuiteCRM\'s client unknown)', request: post('/Api/access_token', 'application/x-www-form-urlencoded', 'grant_type=client_credentials&client_id=cc-client&client_secret=guess'), status: 500, code: undefined, upstream: 'none' },
+  { name: 'the token endpoint without rewrites (SuiteCRM 8, answered locally)', request: post('/legacy/Api/index.php/access_token', 'application/json', '{"grant_type":"client_credentials"}'), status: 400, code: undefined, upstream: 'none' },
   { name: 'a caller rule: reporting may not DELETE', request: `DELETE /Api/V8/module/Accounts/1 HTTP/1.1\r\nHost: proxy.local\r\nX-Proxy-Key: ${REPORTING_KEY}\r\n\r\n`, status: 403, code: 'FORBIDDEN', upstream: 'none' },
   { name: 'a caller rule: reporting may not read Contacts', request: get('/Api/V8/module/Contacts', `X-Proxy-Key: ${REPORTING_KEY}\r\n`), status: 403, code: 'FORBIDDEN', upstream: 'none' },
   { name: 'a caller rule: reporting may read Accounts', request: get('/Api/V8/module/Accounts', `X-Proxy-Key: ${REPORTING_KEY}\r\n`), status: 200, code: undefined, upstream: noCallerSecrets },

@@ -127,7 +127,8 @@ describe('secrets audit', () => {
     assert.equal((await call(`${proxy.url}/Api/V8/module/Contacts`, { headers: { authorization: `Bearer ${KEY_REPORTING}` } })).status, 403);
     for (let i = 0; i < 4; i++) await call(`${proxy.url}/Api/V8/module/Accounts`, { headers: { 'x-proxy-key': KEY_REPORTING } });
     assert.ok(proxy.logEvents('rate_limited').length >= 1);
-    assert.equal((await call(`${proxy.url}/Api/access_token`, { method: 'POST', headers: { ...etl, 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=password&client_id=audit-pw&client_secret=${PW_SECRET}&username=auditor&password=${PASSWORD}` })).status, 403);
+    // Issue 8: answered locally; audit-pw is SuiteCRM's client, not a caller's, so SuiteCRM's "unknown client" 500.
+    assert.equal((await call(`${proxy.url}/Api/access_token`, { method: 'POST', headers: { ...etl, 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=password&client_id=audit-pw&client_secret=${PW_SECRET}&username=auditor&password=${PASSWORD}` })).status, 500);
     await raw(port, `GET http://evil.example/Api/V8 HTTP/1.1\r\nHost: x\r\nX-Proxy-Key: ${KEY_ETL}\r\n\r\n`);
     await raw(port, `GET /Api/V8/module/Accounts HTTP/1.1\r\nHost: x\r\nX-Proxy-Key: ${KEY_ETL}\r\nX-Big: ${'b'.repeat(17_000)}\r\n\r\n`);
     await raw(port, `POST /Api/V8/module HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY_ETL}\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`);
