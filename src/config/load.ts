@@ -241,6 +241,11 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     if (err instanceof SecuritySettingError) throw new ConfigError(err.setting, err.message);
     throw err;
   }
+  // Local OAuth tokens live in the memory of the worker that issued them: with several workers a
+  // tool's token would be unknown to the others and a logout would not reach them.
+  if ((p.get('PROXY_WORKERS') as number) > 1 && security.clients?.some((client) => client.oauth !== undefined)) {
+    throw new ConfigError('PROXY_WORKERS', 'must be 1 when PROXY_CLIENTS gives callers clientId/clientSecret: local tokens of the local token endpoint are kept per process; run several replicas instead, or give those callers keys');
+  }
   return Object.freeze({
     suitecrmUrl: url,
     basePath: url.pathname === '/' ? '' : url.pathname,
