@@ -1,5 +1,5 @@
 /**
- * The proxy's own endpoints under `/_proxy/`: liveness and readiness. Never forwarded.
+ * The proxy's own endpoints under `/_proxy/`: liveness and readiness (metrics: metrics.ts). Never forwarded.
  */
 import type { FastifyInstance } from 'fastify';
 import { JSON_API_CONTENT_TYPE, ProxyError } from './errors.js';
@@ -42,11 +42,14 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
         status: 'ready',
         grant: token.grant,
         tokenExpiresInSeconds: Math.max(0, Math.round((status.expiresInMs ?? 0) / 1000)),
+        // Informational only: readiness never fails because a shared token store is down.
+        tokenStore: status.tokenStore,
+        tokenStoreShared: status.tokenStoreShared,
       },
     }));
   });
 
   app.all(`${ADMIN_PREFIX}/*`, async () => {
-    throw new ProxyError('NOT_FOUND', `unknown proxy endpoint; the proxy serves ${ADMIN_PREFIX}/healthz and ${ADMIN_PREFIX}/readyz`);
+    throw new ProxyError('NOT_FOUND', `unknown proxy endpoint; the proxy serves ${ADMIN_PREFIX}/healthz, ${ADMIN_PREFIX}/readyz and ${ADMIN_PREFIX}/metrics`);
   });
 }

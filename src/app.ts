@@ -9,10 +9,13 @@ import { adminPlugin, ADMIN_PREFIX } from './admin.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
 import { logDestination, loggerOptions } from './logging.js';
+import { installMetrics, ProxyMetrics } from './metrics.js';
 import type { TokenHooks } from './oauth/token-manager.js';
 import { createTokenManager, type OwnedTokenManager } from './oauth/token-manager-factory.js';
 import type { TokenSource } from './oauth/token-source.js';
 import { proxyPlugin } from './proxy/plugin.js';
+import { installDrainGuard } from './shutdown.js';
+import { logTlsWarnings, upstreamTlsOptions } from './upstream-tls.js';
 
 export interface AppOptions {
   /** A ready pino logger (tests pass one that writes to a sink). */
@@ -27,6 +30,7 @@ export interface AppOptions {
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenSource;
+    metrics: ProxyMetrics;
   }
 }
 
@@ -41,7 +45,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     loggerInstance: logger as FastifyBaseLogger,
     // One request line of our own (onResponse below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // Requests arriving during the drain get our own JSON:API 503 (installDrainGuard) instead.
+    return503OnClosing: false,
     exposeHeadRoutes: false,
     forceCloseConnections: 'idle',
     // Longer than common client idle timeouts, so the client closes first and never hits a dead socket.
@@ -49,16 +54,19 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   const origin = config.suitecrmUrl.origin;
-  const apiPool = new Pool(origin, {
-    connections: config.upstreamConnections,
-    connect: { timeout: config.upstreamConnectTimeoutMs },
-    keepAliveTimeout: 4_000,
-    keepAliveTimeoutThreshold: 1_000,
-  });
+  logTlsWarnings(config, logger);
+  const connect = { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) };
+  const apiPool = new Pool(origin, { connections: config.upstreamConnections, connect, keepAliveTimeout: 4_000, keepAliveTimeoutThreshold: 1_000 });
+  const metrics = new ProxyMetrics();
   // PROXY_WORKERS: a worker gets its tokens from the primary; otherwise this process owns them.
-  const owned = options.tokenSource ? undefined : createTokenManager(config, logger, { now: options.now, hooks: options.tokenHooks });
+  const owned = options.tokenSource ? undefined
+    : createTokenManager(config, logger, { now: options.now, hooks: metrics.tokenHooks(options.tokenHooks) });
   const tokens: TokenSource = options.tokenSource ?? (owned as OwnedTokenManager).tokens;
   app.decorate('tokens', tokens);
+  metrics.watchTokens(tokens);
+  app.decorate('metrics', metrics);
+  const isAccepting = installDrainGuard(app);
+  installMetrics(app, metrics);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const proxyError = isProxyError(err)
@@ -89,7 +97,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     done();
   });
 
-  await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000 });
+  await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting });
   await app.register(proxyPlugin, {
     dispatcher: apiPool,
     tokens,

@@ -79,10 +79,25 @@ export function isProxyError(err: unknown): err is ProxyError {
 /** Network error codes (undici and Node) that mean the upstream cannot be reached or dropped us. */
 const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
-  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_INFO', 'CERT_HAS_EXPIRED',
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', 'UND_ERR_INFO',
 ]);
+/** OpenSSL verification failures (Node's `err.code`): SuiteCRM answered, but its certificate is not trusted. */
+const TLS_VERIFY_CODES = new Set([
+  'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE', 'CERT_REJECTED', 'INVALID_CA', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** What to do about a certificate SuiteCRM presented that failed verification. */
+export function tlsVerifyHint(code: string): string {
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'the certificate does not name the host in SUITECRM_URL; use the host name it was issued for';
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return 'the certificate is expired or not yet valid; renew it on the SuiteCRM server';
+  return 'if SuiteCRM uses a private or self-signed CA, set SUITECRM_CA_FILE to a PEM file with that CA certificate (SUITECRM_TLS_INSECURE=true skips verification, for tests only)';
+}
+
+export function isTlsVerifyCode(code: string | undefined): boolean {
+  return code !== undefined && TLS_VERIFY_CODES.has(code);
+}
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
 
 /** The error code of a network error, looking through `cause` chains (fetch wraps them). */
@@ -90,7 +105,7 @@ export function networkErrorCode(err: unknown): string | undefined {
   let current: unknown = err;
   for (let depth = 0; depth < 5 && current; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || TIMEOUT_CODES.has(code))) return code;
+    if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || TIMEOUT_CODES.has(code) || TLS_VERIFY_CODES.has(code))) return code;
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
@@ -105,6 +120,9 @@ export function upstreamError(err: unknown): ProxyError {
   const code = networkErrorCode(err);
   if (isTimeoutCode(code)) {
     return new ProxyError('UPSTREAM_TIMEOUT', `SuiteCRM did not answer in time (${code}); check UPSTREAM_TIMEOUT_SECONDS and the SuiteCRM server load`, { cause: err });
+  }
+  if (isTlsVerifyCode(code)) {
+    return new ProxyError('UPSTREAM_UNREACHABLE', `SuiteCRM's TLS certificate could not be verified (${code}); ${tlsVerifyHint(code as string)}`, { cause: err });
   }
   return new ProxyError('UPSTREAM_UNREACHABLE', `the connection to SuiteCRM failed (${code ?? 'network error'}); check SUITECRM_URL and that SuiteCRM is up`, { cause: err, retryAfterSeconds: 1 });
 }

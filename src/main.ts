@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 /**
- * Process entry: read the environment, build the app, listen, close on signals.
+ * Process entry: read the environment (and CLI arguments, see cli.ts), build the app, listen, close on signals.
  * A bad setting exits at once with one line naming it, and no stack trace.
  */
 import cluster from 'node:cluster';
+import { runCli } from './cli.js';
 import { startPrimary } from './cluster/primary.js';
 import { ConfigError, loadConfig, type Config } from './config/load.js';
+import { exitGracefullyOnSignals } from './shutdown.js';
 
 async function main(): Promise<void> {
+  const cli = await runCli(process.argv.slice(2), process.env);
+  if (!cli.run) return process.exit(cli.exitCode);
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(cli.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`suitecrm-auth-proxy: invalid configuration: ${err.message}\n`);
@@ -25,19 +29,9 @@ async function main(): Promise<void> {
   // Loaded here, not at the top: a PROXY_WORKERS primary serves no HTTP and stays small without them.
   const [{ buildApp }, { workerAppOptions }] = await Promise.all([import('./app.js'), import('./cluster/worker.js')]);
   const app = await buildApp(config, workerAppOptions(config));
-  let closing = false;
-  const shutdown = (signal: string): void => {
-    // A worker gets the terminal's signal and its primary's SIGTERM: only the primary forces.
-    if (closing && cluster.isWorker) return;
-    if (closing) process.exit(1);
-    closing = true;
-    app.log.info({ signal }, 'shutting down');
-    app.close().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  // A worker whose primary is gone has no token source left: finish in-flight requests and exit.
-  if (cluster.isWorker) process.once('disconnect', () => shutdown('disconnect'));
+  exitGracefullyOnSignals(app, { timeoutMs: config.shutdownTimeoutMs, inFlight: () => app.metrics.requestsInFlight });
+  // A worker whose primary is gone has no token source left: drain and exit like on SIGTERM.
+  if (cluster.isWorker) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

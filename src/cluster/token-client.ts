@@ -98,6 +98,10 @@ export class ClusterTokenClient implements TokenSource {
       renewing: this.pending !== undefined,
       lastFailure: this.failure,
       nextAttemptInMs: 0,
+      // The token is shared with the other workers through the primary, which owns the real store.
+      tokenStore: 'primary',
+      tokenStoreShared: true,
+      tokenStoreFallbacks: 0,
     };
   }
 

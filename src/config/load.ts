@@ -1,5 +1,7 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { SETTINGS, type GrantType, type SettingName, type SettingSpec } from './settings.js';
+import { decodeStoreKey } from '../oauth/token-crypto.js';
+import { SETTINGS, type GrantType, type SettingName, type SettingSpec, type TokenStoreKind } from './settings.js';
 
 export interface Config {
   readonly suitecrmUrl: URL;
@@ -13,6 +15,9 @@ export interface Config {
   readonly password: string | undefined;
   readonly refreshToken: string | undefined;
   readonly tokenRequestFormat: 'form' | 'json';
+  /** PEM text of SUITECRM_CA_FILE, read at start-up. */
+  readonly suitecrmCa: string | undefined;
+  readonly suitecrmTlsInsecure: boolean;
   readonly host: string;
   readonly port: number;
   readonly replayBodyLimitBytes: number;
@@ -24,7 +29,15 @@ export interface Config {
   readonly tokenRequestTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
   readonly upstreamConnectTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
+  readonly tokenStore: TokenStoreKind;
+  /** Set when tokenStore is redis. */
+  readonly redisUrl: string | undefined;
+  /** 32-byte AES-256-GCM key; set when tokenStore is redis. */
+  readonly tokenStoreKey: Buffer | undefined;
+  readonly tokenStorePrefix: string;
+  readonly redisCommandTimeoutMs: number;
 }
 
 /** A bad setting: the message names it and says what is expected, never echoing a secret. */
@@ -153,6 +166,46 @@ function required(parsed: Map<SettingName, Parsed>, name: SettingName, why: stri
   return value;
 }
 
+/** Reads the private CA bundle at start-up, so a wrong path fails now rather than on the first request. */
+function readCaFile(path: string, readFile: FileReader): string {
+  let pem: string;
+  try {
+    pem = readFile(path);
+  } catch (err) {
+    throw new ConfigError('SUITECRM_CA_FILE', `cannot read file ${path} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+  try {
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM block');
+    new X509Certificate(pem);
+  } catch {
+    throw new ConfigError('SUITECRM_CA_FILE', `${path} holds no PEM certificate (expected -----BEGIN CERTIFICATE----- blocks)`);
+  }
+  return pem;
+}
+
+/** TOKEN_STORE=redis needs a redis(s):// URL and a well-formed key; neither is ever echoed. */
+function redisSettings(p: Map<SettingName, Parsed>): { redisUrl: string | undefined; tokenStoreKey: Buffer | undefined } {
+  if (p.get('TOKEN_STORE') !== 'redis') return { redisUrl: undefined, tokenStoreKey: undefined };
+  const redisUrl = required(p, 'REDIS_URL', 'when TOKEN_STORE=redis, e.g. redis://redis:6379');
+  let url: URL | undefined;
+  try {
+    url = new URL(redisUrl);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    throw new ConfigError('REDIS_URL', 'expected redis://[:password@]host[:port][/db] or rediss://... (the value is not shown: it may hold a password)');
+  }
+  const keyText = required(p, 'TOKEN_STORE_KEY', 'when TOKEN_STORE=redis: 32 random bytes as 64 hex characters (openssl rand -hex 32) or base64 (openssl rand -base64 32)');
+  const tokenStoreKey = decodeStoreKey(keyText);
+  if (tokenStoreKey === undefined) {
+    throw new ConfigError('TOKEN_STORE_KEY', `expected 32 random bytes as 64 hex characters (openssl rand -hex 32) or 44 base64 characters (openssl rand -base64 32); got ${keyText.trim().length} characters that are neither`);
+  }
+  const prefix = p.get('TOKEN_STORE_PREFIX') as string;
+  if (/[\s{}]/.test(prefix)) throw new ConfigError('TOKEN_STORE_PREFIX', 'must not contain spaces or braces');
+  return { redisUrl, tokenStoreKey };
+}
+
 export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   const p = parseSettings(env, readFile);
   const url = p.get('SUITECRM_URL');
@@ -169,7 +222,13 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   if (grantType === 'refresh_token') {
     required(p, 'SUITECRM_REFRESH_TOKEN', 'when SUITECRM_GRANT_TYPE=refresh_token');
   }
+  const caFile = p.get('SUITECRM_CA_FILE') as string | undefined;
+  const tlsInsecure = p.get('SUITECRM_TLS_INSECURE') as boolean;
+  if (caFile !== undefined && tlsInsecure) {
+    throw new ConfigError('SUITECRM_TLS_INSECURE', 'contradicts SUITECRM_CA_FILE: set SUITECRM_CA_FILE to verify SuiteCRM with a private CA, or SUITECRM_TLS_INSECURE=true to skip verification, not both');
+  }
   const seconds = (name: SettingName): number => Math.round((p.get(name) as number) * 1000);
+  const { redisUrl, tokenStoreKey } = redisSettings(p);
   return Object.freeze({
     suitecrmUrl: url,
     basePath: url.pathname === '/' ? '' : url.pathname,
@@ -181,6 +240,8 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     password: p.get('SUITECRM_PASSWORD') as string | undefined,
     refreshToken: p.get('SUITECRM_REFRESH_TOKEN') as string | undefined,
     tokenRequestFormat: p.get('SUITECRM_TOKEN_REQUEST_FORMAT') as 'form' | 'json',
+    suitecrmCa: caFile === undefined ? undefined : readCaFile(caFile, readFile),
+    suitecrmTlsInsecure: tlsInsecure,
     host: p.get('PROXY_HOST') as string,
     port: p.get('PROXY_PORT') as number,
     replayBodyLimitBytes: p.get('REPLAY_BODY_LIMIT_BYTES') as number,
@@ -192,6 +253,12 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     tokenRequestTimeoutMs: seconds('TOKEN_REQUEST_TIMEOUT_SECONDS'),
     upstreamTimeoutMs: seconds('UPSTREAM_TIMEOUT_SECONDS'),
     upstreamConnectTimeoutMs: seconds('UPSTREAM_CONNECT_TIMEOUT_SECONDS'),
+    shutdownTimeoutMs: seconds('SHUTDOWN_TIMEOUT_SECONDS'),
     logLevel: p.get('LOG_LEVEL') as string,
+    tokenStore: p.get('TOKEN_STORE') as TokenStoreKind,
+    redisUrl,
+    tokenStoreKey,
+    tokenStorePrefix: p.get('TOKEN_STORE_PREFIX') as string,
+    redisCommandTimeoutMs: seconds('REDIS_COMMAND_TIMEOUT_SECONDS'),
   });
 }

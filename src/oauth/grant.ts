@@ -5,7 +5,7 @@
  */
 import { request, type Dispatcher } from 'undici';
 import type { GrantType } from '../config/settings.js';
-import { networkErrorCode } from '../errors.js';
+import { isTlsVerifyCode, networkErrorCode, tlsVerifyHint } from '../errors.js';
 
 export interface Token {
   readonly accessToken: string;
@@ -175,6 +175,9 @@ export async function requestToken(
     });
   } catch (err) {
     const code = networkErrorCode(err) ?? ((err as Error).name === 'TimeoutError' ? 'timeout' : 'network_error');
+    if (isTlsVerifyCode(code)) {
+      throw new TokenRequestError('misconfigured', code, `SuiteCRM's TLS certificate could not be verified (${code}); ${tlsVerifyHint(code)}`);
+    }
     throw new TokenRequestError('transient', code, `the token endpoint ${tokenEndpoint(settings).origin} could not be reached (${code}); check SUITECRM_URL and that SuiteCRM is up`);
   }
   let parsed: unknown;

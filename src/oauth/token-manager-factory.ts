@@ -6,12 +6,14 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { Config } from '../config/load.js';
+import { upstreamTlsOptions } from '../upstream-tls.js';
 import { requestToken } from './grant.js';
+import { tokenStoreFor } from './store-factory.js';
 import { TokenManager, type TokenHooks } from './token-manager.js';
 
 export interface OwnedTokenManager {
   readonly tokens: TokenManager;
-  /** Closes the token endpoint pool. */
+  /** Closes the token endpoint pool and the token store. */
   close(): Promise<void>;
 }
 
@@ -24,8 +26,10 @@ export function credentialKey(config: Config): string {
 
 export function createTokenManager(config: Config, logger: Logger, options: { now?: () => number; hooks?: Partial<TokenHooks> } = {}): OwnedTokenManager {
   // Token requests get their own small pool so they never queue behind slow API calls.
-  const tokenPool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs } });
+  const tokenPool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) } });
+  const store = tokenStoreFor(config, credentialKey(config), logger, options.now);
   const tokens = new TokenManager({
+    store,
     grantType: config.grantType,
     initialRefreshToken: config.refreshToken,
     refreshMarginMs: config.refreshMarginMs,
@@ -37,5 +41,5 @@ export function createTokenManager(config: Config, logger: Logger, options: { no
     hooks: options.hooks,
     fetchToken: (request) => requestToken(config, tokenPool, request, options.now),
   });
-  return { tokens, close: () => tokenPool.close() };
+  return { tokens, close: async () => { await Promise.all([tokenPool.close(), store.close()]); } };
 }

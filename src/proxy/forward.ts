@@ -30,6 +30,8 @@ export interface ForwardOptions {
 export interface ForwardOutcome {
   replayed: boolean;
   tokenWaited: boolean;
+  /** How long SuiteCRM took to send the response headers passed back; -1 without an answer. */
+  upstreamMs: number;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -63,7 +65,7 @@ export class Forwarder {
   send(request: FastifyRequest, reply: FastifyReply, outcome: ForwardOutcome, token: CachedToken, retried: boolean): void {
     const { opts } = this;
     const body = request.body as ProxyBody;
-    const exchange = new Exchange(this, request, reply, outcome, token, retried);
+    const exchange = new Exchange(this, request, reply, outcome, token, retried, performance.now());
     try {
       opts.dispatcher.dispatch({
         method: request.method as Dispatcher.HttpMethod,
@@ -109,6 +111,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly outcome: ForwardOutcome,
     private readonly token: CachedToken,
     private readonly retried: boolean,
+    private readonly started: number,
   ) {}
 
   onRequestStart(): void {
@@ -120,11 +123,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     const tokens = forwarder.tokens;
     this.status = statusCode;
     this.headers = headers;
+    outcome.upstreamMs = performance.now() - this.started;
     if (statusCode === 401) {
       if (outcome.replayed) tokens.replayRejected(this.token);
       // rejected() first: it drops the token even when this streamed request cannot be replayed.
       else if (tokens.rejected(this.token) && !isStream(request.body as ProxyBody)) {
         this.discard = true;
+        outcome.upstreamMs = -1;
         return;
       }
     } else {

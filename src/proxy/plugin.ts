@@ -32,7 +32,7 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
       if (request.url.charCodeAt(0) !== 47 /* '/' */) {
         throw new ProxyError('BAD_REQUEST', 'the request target must be a path starting with /');
       }
-      const outcome: ForwardOutcome = { replayed: false, tokenWaited: false };
+      const outcome: ForwardOutcome = { replayed: false, tokenWaited: false, upstreamMs: -1 };
       request.proxyOutcome = outcome;
       // Not async: with a cached token the request is dispatched without a promise; the reply
       // is sent from the upstream's callbacks.

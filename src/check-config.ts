@@ -1,0 +1,171 @@
+/**
+ * `--check-config`: the first thing to run when something is wrong. Validates the settings,
+ * sends one token request, calls one V8 endpoint with the token and prints what it found,
+ * one line per step. Prints setting names and non-secret values only: never a secret or a token.
+ */
+import { statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { Pool, request } from 'undici';
+import { ConfigError, loadConfig, type Config, type Env, type FileReader } from './config/load.js';
+import { SETTINGS, type SettingSpec } from './config/settings.js';
+import { networkErrorCode } from './errors.js';
+import { requestToken, tokenEndpoint, TokenRequestError, type Token } from './oauth/grant.js';
+import { tlsWarnings, upstreamTlsOptions } from './upstream-tls.js';
+
+export interface CheckInput {
+  /** The process environment (without the config file). */
+  readonly env: Env;
+  /** Raw values read from the config file, if any. */
+  readonly fileValues: Readonly<Record<string, string>>;
+  readonly configPath: string | undefined;
+  /** Environment and file merged, as the proxy would see them. */
+  readonly merged: Env;
+  readonly readFile?: FileReader;
+}
+
+export type Print = (line: string) => void;
+
+/** The endpoint used to prove the token works: small, read-only, present in every V8 API. */
+export const CHECK_API_PATH = '/V8/meta/modules';
+
+/** `/Api/access_token` -> `/Api`; `/legacy/Api/index.php/access_token` -> `/legacy/Api/index.php`. */
+export function apiPrefix(tokenPath: string): string {
+  return tokenPath.endsWith('/access_token') ? tokenPath.slice(0, -'/access_token'.length) : '/Api';
+}
+
+function isSet(env: Env, name: string): boolean {
+  return env[name] !== undefined && env[name] !== '';
+}
+
+/** Settings given explicitly (not defaults), with their source; secrets shown only as "set". */
+function describeSettings(input: CheckInput, print: Print): void {
+  for (const spec of SETTINGS as readonly SettingSpec[]) {
+    const viaFile = `${spec.env}_FILE`;
+    const name = isSet(input.merged, viaFile) ? viaFile : isSet(input.merged, spec.env) ? spec.env : undefined;
+    if (name === undefined || spec.env === 'CONFIG_FILE') continue;
+    const source = isSet(input.env, name) ? 'environment' : 'config file';
+    const value = name === viaFile ? `${input.merged[name]}` : spec.secret ? '(secret, set)' : `${input.merged[name]}`;
+    print(`  ${name}=${value}  [${source}]`);
+  }
+}
+
+/** Secrets written into the config file itself (not NAME_FILE) deserve a warning, louder if others can read it. */
+function warnAboutInlineSecrets(input: CheckInput, print: Print): void {
+  if (input.configPath === undefined) return;
+  const inline = (SETTINGS as readonly SettingSpec[])
+    .filter((s) => s.secret && input.fileValues[s.env] !== undefined && !isSet(input.env, s.env) && !isSet(input.env, `${s.env}_FILE`))
+    .map((s) => s.env);
+  if (inline.length === 0) return;
+  let readable = '';
+  try {
+    const mode = statSync(input.configPath).mode;
+    if (mode & 0o044) readable = ` and the file is readable by ${mode & 0o004 ? 'every user' : 'its group'} (mode ${(mode & 0o777).toString(8)})`;
+  } catch {
+    // The file was read a moment ago; a failing stat only loses the mode detail.
+  }
+  print(`warning: ${input.configPath} holds ${inline.join(', ')} in plain text${readable}; prefer ${inline[0]}_FILE naming a file only the proxy can read`);
+}
+
+function printTls(config: Config, print: Print): void {
+  if (config.suitecrmUrl.protocol !== 'https:') {
+    print('tls: none (SUITECRM_URL uses http; tokens and credentials cross the network in clear text unless SuiteCRM is on this host)');
+  } else if (config.suitecrmTlsInsecure) {
+    print('tls: WARNING: SUITECRM_TLS_INSECURE=true, SuiteCRM\'s certificate is NOT verified');
+  } else {
+    print(`tls: certificates verified against the public CAs${config.suitecrmCa !== undefined ? ' and SUITECRM_CA_FILE' : ''}`);
+  }
+}
+
+async function tryToken(config: Config, pool: Pool, print: Print): Promise<Token | undefined> {
+  print(`token: POST ${tokenEndpoint(config).href} (grant ${config.grantType}, ${config.tokenRequestFormat} body, client ${config.clientId}${config.username ? `, user ${config.username}` : ''})`);
+  const started = performance.now();
+  try {
+    const token = await requestToken(config, pool, { grant: config.grantType, refreshToken: config.refreshToken });
+    const ms = Math.round(performance.now() - started);
+    const ttl = token.expiresInReported
+      ? `expires_in ${Math.round(token.lifetimeMs / 1000)} s`
+      : `no usable expires_in; the proxy assumes ${Math.round(token.lifetimeMs / 1000)} s`;
+    print(`token: ok in ${ms} ms; grant ${token.grant}; ${ttl}; refresh token ${token.refreshToken ? 'issued' : 'not issued'}`);
+    return token;
+  } catch (err) {
+    if (!(err instanceof TokenRequestError)) throw err;
+    const status = err.status !== undefined ? `, HTTP ${err.status}` : '';
+    print(`token: FAILED (${err.failureClass}: ${err.reason}${status}): ${err.detail}`);
+    return undefined;
+  }
+}
+
+function apiVerdict(status: number, location: string | undefined): string {
+  if (status >= 200 && status < 300) return 'ok';
+  if (status === 401) {
+    return 'FAILED: SuiteCRM issued a token but the V8 API refused it; check that the web server passes the Authorization header to Api/ (.htaccess rewrite rules) and the OAuth2 key files';
+  }
+  if (status === 404) return 'FAILED: no V8 API at this path; check SUITECRM_URL (SuiteCRM 8: add /legacy) and SUITECRM_TOKEN_PATH';
+  if (status >= 300 && status < 400) return `FAILED: redirected to ${location ?? '(no location)'}; set SUITECRM_URL to the final address`;
+  return `FAILED: SuiteCRM answered HTTP ${status}`;
+}
+
+async function tryApi(config: Config, pool: Pool, token: Token, print: Print): Promise<boolean> {
+  const url = new URL(config.suitecrmUrl.href);
+  url.pathname = `${config.basePath}${apiPrefix(config.tokenPath)}${CHECK_API_PATH}`;
+  const started = performance.now();
+  try {
+    const response = await request(url, {
+      method: 'GET',
+      dispatcher: pool,
+      headers: { authorization: token.authorization, accept: 'application/vnd.api+json' },
+      headersTimeout: config.upstreamTimeoutMs,
+      bodyTimeout: config.upstreamTimeoutMs,
+      signal: AbortSignal.timeout(config.upstreamTimeoutMs),
+    });
+    await response.body.dump();
+    const ms = Math.round(performance.now() - started);
+    const location = typeof response.headers.location === 'string' ? response.headers.location : undefined;
+    const verdict = apiVerdict(response.statusCode, location);
+    print(`api: GET ${url.pathname} answered ${response.statusCode} in ${ms} ms: ${verdict}`);
+    return verdict === 'ok';
+  } catch (err) {
+    const code = networkErrorCode(err) ?? ((err as Error).name === 'TimeoutError' ? 'timeout' : 'network_error');
+    print(`api: GET ${url.pathname} FAILED (${code}); check SUITECRM_URL, UPSTREAM_TIMEOUT_SECONDS and that SuiteCRM is up`);
+    return false;
+  }
+}
+
+/** Runs the check and returns the exit code: 0 when everything worked, 1 otherwise. */
+export async function checkConfig(input: CheckInput, print: Print, printError: Print): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig(input.merged, input.readFile);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    printError(`suitecrm-auth-proxy: invalid configuration: ${err.message}`);
+    return 1;
+  }
+  const from = input.configPath ? `config file ${input.configPath} and the environment (the environment wins)` : 'the environment';
+  print(`config: ok; settings from ${from}:`);
+  describeSettings(input, print);
+  warnAboutInlineSecrets(input, print);
+  print(`proxy: would listen on ${config.host}:${config.port}`);
+  if (config.grantType === 'refresh_token') {
+    // SuiteCRM revokes a refresh token when it is used, so a test request would spend the one configured.
+    print('token: not tried: a refresh_token grant would spend SUITECRM_REFRESH_TOKEN (SuiteCRM rotates it on use)');
+    print('result: OK (settings valid; token request not tried)');
+    return 0;
+  }
+  printTls(config, print);
+  for (const warning of tlsWarnings(config)) print(`warning: ${warning.message}`);
+  const pool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) } });
+  try {
+    const token = await tryToken(config, pool, print);
+    if (!token) {
+      print('api: not tried (no token)');
+      print('result: FAILED');
+      return 1;
+    }
+    const apiOk = await tryApi(config, pool, token, print);
+    print(apiOk ? 'result: OK' : 'result: FAILED');
+    return apiOk ? 0 : 1;
+  } finally {
+    await pool.destroy();
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Prometheus metrics (prom-client), served at GET /_proxy/metrics.
+ *
+ * Every app owns its Registry, so tests can build several apps in one process. The per-request
+ * work is a few array increments (metric-series.ts): label values come from small fixed sets whose
+ * label objects are built once, the status class is arithmetic, and prom-client only sees the
+ * totals (and the gauges are only read) when scraped.
+ * The proxy's own endpoints (/_proxy/...) are not counted as proxied requests.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ADMIN_PREFIX } from './admin.js';
+import type { GrantType } from './config/settings.js';
+import { PROXY_ERROR_HEADER } from './errors.js';
+import { BucketHistogram, SeriesCounter } from './metric-series.js';
+import type { TokenHooks } from './oauth/token-manager.js';
+import type { TokenSource } from './oauth/token-source.js';
+import { PROXIED_METHODS } from './proxy/plugin.js';
+
+export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
+/** The proxy's own endpoints, which are not counted as proxied requests. */
+const ADMIN_PATHS = `${ADMIN_PREFIX}/`;
+const PREFIX = 'suitecrm_proxy_';
+
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+const METHODS = [...PROXIED_METHODS, 'other'] as const;
+const OTHER_METHOD = METHODS.length - 1;
+const METHOD_INDEX = new Map<string, number>(PROXIED_METHODS.map((method, i) => [method, i]));
+
+/** Series of suitecrm_proxy_requests_total: every method x status class, built once. */
+const REQUEST_SERIES = METHODS.flatMap((method) => STATUS_CLASSES.map((status_class) => Object.freeze({ method, status_class })));
+
+export const REPLAY_OUTCOMES = ['success', 'rejected', 'failed'] as const;
+
+/** Upstream answers on loopback take milliseconds; slow SuiteCRM reports take up to a minute. */
+const UPSTREAM_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const TOKEN_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Index into REQUEST_SERIES: method row, status class column. */
+function requestSeries(method: string, status: number): number {
+  const cls = Math.trunc(status / 100) - 1;
+  const statusClass = cls >= 0 && cls < STATUS_CLASSES.length ? cls : STATUS_CLASSES.length - 1;
+  return (METHOD_INDEX.get(method) ?? OTHER_METHOD) * STATUS_CLASSES.length + statusClass;
+}
+
+/** 401 replays: the replayed request got 401 again, failed in the proxy, or got any other answer. */
+function replayOutcome(reply: FastifyReply): number {
+  if (reply.hasHeader(PROXY_ERROR_HEADER)) return REPLAY_OUTCOMES.indexOf('failed');
+  return REPLAY_OUTCOMES.indexOf(reply.statusCode === 401 ? 'rejected' : 'success');
+}
+
+export class ProxyMetrics {
+  readonly registry = new Registry();
+  /** Proxied requests received and not yet answered or aborted. */
+  private inFlight = 0;
+  private tokens: TokenSource | undefined;
+
+  private readonly requests: SeriesCounter;
+  private readonly upstreamSeconds: BucketHistogram;
+  private readonly replays: SeriesCounter;
+  private readonly tokenRequests: Counter<'grant' | 'outcome'>;
+  private readonly tokenRequestSeconds: Histogram<'grant'>;
+  private readonly refreshesAhead: Counter;
+  private readonly invalidations: Counter;
+  private readonly storeFallbacks: Counter;
+  private readonly adoptions: Counter;
+
+  /** Bound once, so a request adds a listener without allocating a closure. */
+  readonly requestEnded = (): void => {
+    this.inFlight -= 1;
+  };
+
+  constructor() {
+    const registry = this.registry;
+    const registers = [registry];
+    collectDefaultMetrics({ register: registry });
+    // A per-request label such as the inbound caller: `keyLabel: 'caller'` here and the caller as
+    // the second argument of `requests.inc` in requestAnswered().
+    this.requests = new SeriesCounter({
+      name: `${PREFIX}requests_total`, help: 'Requests proxied to SuiteCRM (including the proxy\'s own error answers), by method and status class.',
+      labelNames: ['method', 'status_class'], series: REQUEST_SERIES, registry,
+    });
+    this.upstreamSeconds = new BucketHistogram({
+      name: `${PREFIX}upstream_duration_seconds`, help: 'Time SuiteCRM took to answer a proxied request with response headers (the answer passed back; a replayed request counts its replay).',
+      buckets: UPSTREAM_BUCKETS, registry,
+    });
+    this.replays = new SeriesCounter({
+      name: `${PREFIX}replays_total`, help: 'Requests replayed with a new token after SuiteCRM answered 401, by outcome: success (not 401), rejected (401 again), failed (no token or SuiteCRM unreachable).',
+      labelNames: ['outcome'], series: REPLAY_OUTCOMES.map((outcome) => ({ outcome })), registry, showZero: true,
+    });
+    this.tokenRequests = new Counter({
+      name: `${PREFIX}token_requests_total`, help: 'Token requests sent to SuiteCRM, by grant and outcome (success, rejected, misconfigured, refresh_rejected, transient).',
+      labelNames: ['grant', 'outcome'], registers,
+    });
+    this.tokenRequestSeconds = new Histogram({
+      name: `${PREFIX}token_request_duration_seconds`, help: 'Duration of token requests, by grant.',
+      labelNames: ['grant'], buckets: TOKEN_BUCKETS, registers,
+    });
+    this.refreshesAhead = new Counter({
+      name: `${PREFIX}token_refreshes_ahead_total`, help: 'Background token renewals started before the current token expired.', registers,
+    });
+    this.invalidations = new Counter({
+      name: `${PREFIX}token_invalidations_total`, help: 'Tokens dropped because SuiteCRM answered 401 for them.', registers,
+    });
+    this.storeFallbacks = new Counter({
+      name: `${PREFIX}token_store_fallbacks_total`, help: 'Times the shared token store (Redis) could not be used and this replica renewed its token alone.', registers,
+    });
+    this.adoptions = new Counter({
+      name: `${PREFIX}token_adopted_total`, help: 'Tokens taken over from the shared store (renewed by another replica) instead of requested from SuiteCRM.', registers,
+    });
+    // Gauges are read only when scraped; `collect` runs with the gauge as `this`.
+    const tokenStatus = () => this.tokens?.status();
+    const inFlight = () => this.inFlight;
+    new Gauge({
+      name: `${PREFIX}token_expires_in_seconds`, help: 'Seconds until the current access token expires; 0 while the proxy holds none.', registers,
+      collect() {
+        const status = tokenStatus();
+        this.set(status?.expiresInMs === undefined ? 0 : Math.max(0, status.expiresInMs / 1000));
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}token_store_fallback`, help: '1 while the shared token store (TOKEN_STORE=redis) is unusable and this replica renews alone, else 0.', registers,
+      collect() {
+        const status = tokenStatus();
+        this.set(status !== undefined && status.tokenStore !== 'memory' && !status.tokenStoreShared ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}requests_in_flight`, help: 'Proxied requests received and not yet answered.', registers,
+      collect() {
+        this.set(inFlight());
+      },
+    });
+  }
+
+  /** The hooks TokenManager calls, followed by `extra` (e.g. a test's own hooks). */
+  tokenHooks(extra: Partial<TokenHooks> = {}): TokenHooks {
+    return {
+      tokenRequest: (grant: GrantType, outcome, durationMs) => {
+        this.tokenRequests.inc({ grant, outcome });
+        this.tokenRequestSeconds.observe({ grant }, durationMs / 1000);
+        extra.tokenRequest?.(grant, outcome, durationMs);
+      },
+      refreshAhead: () => {
+        this.refreshesAhead.inc();
+        extra.refreshAhead?.();
+      },
+      tokenInvalidated: () => {
+        this.invalidations.inc();
+        extra.tokenInvalidated?.();
+      },
+      tokenStoreFallback: (reason: string) => {
+        this.storeFallbacks.inc();
+        extra.tokenStoreFallback?.(reason);
+      },
+      tokenAdopted: () => {
+        this.adoptions.inc();
+        extra.tokenAdopted?.();
+      },
+    };
+  }
+
+  /** The token manager whose status the expiry gauge reports. */
+  watchTokens(tokens: TokenSource): void {
+    this.tokens = tokens;
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  requestStarted(request: FastifyRequest, reply: FastifyReply): void {
+    if (request.url.startsWith(ADMIN_PATHS)) return;
+    this.inFlight += 1;
+    // 'close' fires once whether the response finished or the client went away.
+    reply.raw.on('close', this.requestEnded);
+  }
+
+  requestAnswered(request: FastifyRequest, reply: FastifyReply): void {
+    if (request.url.startsWith(ADMIN_PATHS)) return;
+    this.requests.inc(requestSeries(request.method, reply.statusCode));
+    const outcome = request.proxyOutcome;
+    if (outcome === null) return;
+    if (outcome.upstreamMs >= 0) this.upstreamSeconds.record(outcome.upstreamMs / 1000);
+    if (outcome.replayed) this.replays.inc(replayOutcome(reply));
+  }
+}
+
+/** Adds the hooks to the root instance (call before registering routes) and the scrape route. */
+export function installMetrics(app: FastifyInstance, metrics: ProxyMetrics): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    metrics.requestStarted(request, reply);
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.requestAnswered(request, reply);
+    done();
+  });
+  app.get(METRICS_PATH, async (_request, reply) => {
+    reply.header('cache-control', 'no-store').type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}
