@@ -4,8 +4,10 @@
  * because PROXY_PORT=0 is not visible from outside; readiness is GET /_proxy/healthz.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../free-port.js';
+export { freePort };
 
 export const MAIN_JS = fileURLToPath(new URL('../../../src/main.js', import.meta.url));
 
@@ -32,18 +34,6 @@ export interface SpawnOptions {
   readonly readyTimeoutMs?: number;
 }
 
-/** A port that was free a moment ago. The bind race is handled by retrying in spawnProxyProcess. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const SPAWN_ATTEMPTS = 3;
 
