@@ -2,7 +2,7 @@
  * The benchmark's results as one JSON document and the same figures as a Markdown report:
  * the table, the ratios, the issue's targets (met or missed, by how much) and the token figures.
  */
-import type { SoakResult } from './soak.js';
+import type { SoakResult } from './rss-soak.js';
 import type { TokenFiguresResult } from './token-figures.js';
 import type { Method, WrkResult } from './wrk.js';
 

@@ -19,7 +19,7 @@ import { cpuMicros, loadAverage, processTree, rssBytes } from './procfs.js';
 import { markdownReport, type CaseSummary, type Report, type Sample } from './report.js';
 import { freePort, startService, stopAll, type Service } from './services.js';
 import { ROOT, STATIC_AUTHORIZATION, startProxy, startUpstream, upstreamStats } from './stack.js';
-import { soak } from './soak.js';
+import { soak } from './rss-soak.js';
 import { tokenFigures } from './token-figures.js';
 import { findWrk, runWrk, writeScripts, type Method } from './wrk.js';
 

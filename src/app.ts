@@ -4,16 +4,21 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { Pool } from 'undici';
+import { Client, Pool } from 'undici';
 import { adminPlugin, ADMIN_PREFIX } from './admin.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
+import { legacyOAuthPlugin, sendRendered } from './legacy-oauth/plugin.js';
+import { isOAuthError, renderOAuthError } from './legacy-oauth/responses.js';
+import { setupLegacyOAuth } from './legacy-oauth/setup.js';
 import { logDestination, loggerOptions } from './logging.js';
 import { installMetrics, ProxyMetrics } from './metrics.js';
 import type { TokenHooks } from './oauth/token-manager.js';
 import { createTokenManager, type OwnedTokenManager } from './oauth/token-manager-factory.js';
 import type { TokenSource } from './oauth/token-source.js';
 import { proxyPlugin } from './proxy/plugin.js';
+import { securityPlugin } from './security/plugin.js';
+import { serverOptions } from './security/server-options.js';
 import { installDrainGuard } from './shutdown.js';
 import { logTlsWarnings, upstreamTlsOptions } from './upstream-tls.js';
 
@@ -51,15 +56,19 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     forceCloseConnections: 'idle',
     // Longer than common client idle timeouts, so the client closes first and never hits a dead socket.
     keepAliveTimeout: 72_000,
+    // Header size, header/request timeouts and JSON:API answers to unparseable requests.
+    ...serverOptions(config.security),
   });
 
   const origin = config.suitecrmUrl.origin;
   logTlsWarnings(config, logger);
   const connect = { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) };
   const apiPool = new Pool(origin, { connections: config.upstreamConnections, connect, keepAliveTimeout: 4_000, keepAliveTimeoutThreshold: 1_000 });
+
   const metrics = new ProxyMetrics();
   // PROXY_WORKERS: a worker gets its tokens from the primary; otherwise this process owns them.
-  const owned = options.tokenSource ? undefined
+  const owned: OwnedTokenManager | undefined = options.tokenSource
+    ? undefined
     : createTokenManager(config, logger, { now: options.now, hooks: metrics.tokenHooks(options.tokenHooks) });
   const tokens: TokenSource = options.tokenSource ?? (owned as OwnedTokenManager).tokens;
   app.decorate('tokens', tokens);
@@ -69,6 +78,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   installMetrics(app, metrics);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
+    // A stale local token gets SuiteCRM's own 401, so a legacy tool's re-login logic runs.
+    if (isOAuthError(err)) return sendRendered(reply, renderOAuthError(err, request.headers.authorization));
     const proxyError = isProxyError(err)
       ? err
       : errorStatus(err) < 500
@@ -89,6 +100,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     request.log.info({
       method: request.method,
       path: request.url.split('?', 1)[0],
+      caller: request.caller,
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 10) / 10,
       replayed: outcome?.replayed ?? false,
@@ -97,9 +109,17 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     done();
   });
 
+  // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
+  const legacyOAuth = setupLegacyOAuth(config, options.now);
+  await app.register(securityPlugin, {
+    config: config.security, host: config.host, tokenPath: config.tokenPath, replayBodyLimitBytes: config.replayBodyLimitBytes, now: options.now,
+    localTokens: legacyOAuth.resolver,
+  });
+  await app.register(legacyOAuthPlugin, legacyOAuth);
   await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting });
   await app.register(proxyPlugin, {
     dispatcher: apiPool,
+    freshConnection: () => new Client(origin, { connect }),
     tokens,
     basePath: config.basePath,
     hostHeader: config.suitecrmUrl.host,

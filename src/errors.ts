@@ -11,7 +11,13 @@ export const ERROR_CODES = {
   UPSTREAM_UNREACHABLE: { status: 502, title: 'SuiteCRM could not be reached' },
   UPSTREAM_TIMEOUT: { status: 504, title: 'SuiteCRM did not answer in time' },
   BAD_REQUEST: { status: 400, title: 'The request is malformed' },
+  UNAUTHENTICATED: { status: 401, title: 'A valid proxy key is required' },
+  FORBIDDEN: { status: 403, title: 'This request is not allowed for this caller' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request was not received in time' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  URI_TOO_LONG: { status: 414, title: 'The request target is too long' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests from this caller' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large' },
   NOT_FOUND: { status: 404, title: 'No such proxy endpoint' },
   SHUTTING_DOWN: { status: 503, title: 'The proxy is shutting down' },
   INTERNAL_ERROR: { status: 500, title: 'The proxy failed unexpectedly' },
@@ -74,6 +80,16 @@ export function sendProxyError(reply: ReplyLike, err: ProxyError): unknown {
 
 export function isProxyError(err: unknown): err is ProxyError {
   return err instanceof ProxyError;
+}
+
+/** Our own error inside a failure (e.g. a body stream we failed on purpose), looking through `cause` chains. */
+export function ownErrorIn(err: unknown): ProxyError | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    if (isProxyError(current)) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 /** Network error codes (undici and Node) that mean the upstream cannot be reached or dropped us. */

@@ -2,6 +2,7 @@
 /**
  * Process entry: read the environment (and CLI arguments, see cli.ts), build the app, listen, close on signals.
  * A bad setting exits at once with one line naming it, and no stack trace.
+ * With PROXY_WORKERS > 1 this process becomes the cluster primary (cluster/primary.ts).
  */
 import cluster from 'node:cluster';
 import { runCli } from './cli.js';
@@ -29,9 +30,14 @@ async function main(): Promise<void> {
   // Loaded here, not at the top: a PROXY_WORKERS primary serves no HTTP and stays small without them.
   const [{ buildApp }, { workerAppOptions }] = await Promise.all([import('./app.js'), import('./cluster/worker.js')]);
   const app = await buildApp(config, workerAppOptions(config));
-  exitGracefullyOnSignals(app, { timeoutMs: config.shutdownTimeoutMs, inFlight: () => app.metrics.requestsInFlight });
-  // A worker whose primary is gone has no token source left: drain and exit like on SIGTERM.
-  if (cluster.isWorker) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  const drain = exitGracefullyOnSignals(app, {
+    timeoutMs: config.shutdownTimeoutMs,
+    inFlight: () => app.metrics.requestsInFlight,
+    // A worker gets the terminal's signal and its primary's SIGTERM: only the primary forces.
+    forceOnSecondSignal: !cluster.isWorker,
+  });
+  // A worker whose primary is gone has no token source left: finish in-flight requests and exit.
+  if (cluster.isWorker) process.once('disconnect', () => drain('disconnect'));
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

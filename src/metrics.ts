@@ -74,11 +74,11 @@ export class ProxyMetrics {
     const registry = this.registry;
     const registers = [registry];
     collectDefaultMetrics({ register: registry });
-    // A per-request label such as the inbound caller: `keyLabel: 'caller'` here and the caller as
-    // the second argument of `requests.inc` in requestAnswered().
+    // Split by the inbound caller (src/security): one series set per name in PROXY_CLIENTS, plus
+    // "anonymous" and "-" (no caller identified: refused before or at authentication).
     this.requests = new SeriesCounter({
-      name: `${PREFIX}requests_total`, help: 'Requests proxied to SuiteCRM (including the proxy\'s own error answers), by method and status class.',
-      labelNames: ['method', 'status_class'], series: REQUEST_SERIES, registry,
+      name: `${PREFIX}requests_total`, help: 'Requests proxied to SuiteCRM (including the proxy\'s own error answers), by method, status class and caller.',
+      labelNames: ['method', 'status_class'], series: REQUEST_SERIES, registry, keyLabel: 'caller',
     });
     this.upstreamSeconds = new BucketHistogram({
       name: `${PREFIX}upstream_duration_seconds`, help: 'Time SuiteCRM took to answer a proxied request with response headers (the answer passed back; a replayed request counts its replay).',
@@ -157,6 +157,7 @@ export class ProxyMetrics {
         this.adoptions.inc();
         extra.tokenAdopted?.();
       },
+      tokenStored: (token) => extra.tokenStored?.(token),
     };
   }
 
@@ -178,7 +179,7 @@ export class ProxyMetrics {
 
   requestAnswered(request: FastifyRequest, reply: FastifyReply): void {
     if (request.url.startsWith(ADMIN_PATHS)) return;
-    this.requests.inc(requestSeries(request.method, reply.statusCode));
+    this.requests.inc(requestSeries(request.method, reply.statusCode), request.caller || '-');
     const outcome = request.proxyOutcome;
     if (outcome === null) return;
     if (outcome.upstreamMs >= 0) this.upstreamSeconds.record(outcome.upstreamMs / 1000);

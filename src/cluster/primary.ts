@@ -15,8 +15,8 @@ import { CHANNEL, isMessage, type PrimaryMessage, type WorkerMessage } from './m
 
 /** A worker that dies is replaced after this pause, so a crash loop cannot spin the CPU. */
 const RESPAWN_DELAY_MS = 1000;
-/** Beyond SHUTDOWN_TIMEOUT_SECONDS, which each worker enforces itself, before a worker is killed. */
-const SHUTDOWN_MARGIN_MS = 5_000;
+/** Workers drain for SHUTDOWN_TIMEOUT_SECONDS after SIGTERM; they are killed this much later. */
+const SHUTDOWN_KILL_SLACK_MS = 5_000;
 
 export interface PrimaryHandle {
   readonly logger: Logger;
@@ -99,7 +99,7 @@ export function startPrimary(config: Config, logger: Logger = pino(loggerOptions
     stopping = true;
     const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
     await Promise.all(alive.map((worker) => new Promise<void>((resolve) => {
-      const timer = setTimeout(() => worker.process.kill('SIGKILL'), config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS);
+      const timer = setTimeout(() => worker.process.kill('SIGKILL'), config.shutdownTimeoutMs + SHUTDOWN_KILL_SLACK_MS);
       worker.once('exit', () => { clearTimeout(timer); resolve(); });
       worker.process.kill('SIGTERM');
     })));

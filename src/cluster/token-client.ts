@@ -98,7 +98,7 @@ export class ClusterTokenClient implements TokenSource {
       renewing: this.pending !== undefined,
       lastFailure: this.failure,
       nextAttemptInMs: 0,
-      // The token is shared with the other workers through the primary, which owns the real store.
+      // The primary owns the token (and any shared store); a worker only sees what it is handed.
       tokenStore: 'primary',
       tokenStoreShared: true,
       tokenStoreFallbacks: 0,

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { decodeStoreKey } from '../oauth/token-crypto.js';
+import { securityConfig, SecuritySettingError, type SecurityConfig } from '../security/config.js';
 import { SETTINGS, type GrantType, type SettingName, type SettingSpec, type TokenStoreKind } from './settings.js';
 
 export interface Config {
@@ -38,6 +39,10 @@ export interface Config {
   readonly tokenStoreKey: Buffer | undefined;
   readonly tokenStorePrefix: string;
   readonly redisCommandTimeoutMs: number;
+  /** Inbound callers, rules and limits (src/security/). */
+  readonly security: SecurityConfig;
+  /** Local tokens for OAuth-speaking legacy tools (src/legacy-oauth/). */
+  readonly localTokens: { readonly accessTtlMs: number; readonly refreshTtlMs: number; readonly maxSessions: number; readonly maxLoginFailuresPerMinute: number };
 }
 
 /** A bad setting: the message names it and says what is expected, never echoing a secret. */
@@ -229,6 +234,18 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   }
   const seconds = (name: SettingName): number => Math.round((p.get(name) as number) * 1000);
   const { redisUrl, tokenStoreKey } = redisSettings(p);
+  let security: SecurityConfig;
+  try {
+    security = securityConfig((name) => p.get(name as SettingName), p.get('PROXY_HOST') as string, readFile);
+  } catch (err) {
+    if (err instanceof SecuritySettingError) throw new ConfigError(err.setting, err.message);
+    throw err;
+  }
+  // Local OAuth tokens live in the memory of the worker that issued them: with several workers a
+  // tool's token would be unknown to the others and a logout would not reach them.
+  if ((p.get('PROXY_WORKERS') as number) > 1 && security.clients?.some((client) => client.oauth !== undefined)) {
+    throw new ConfigError('PROXY_WORKERS', 'must be 1 when PROXY_CLIENTS gives callers clientId/clientSecret: local tokens of the local token endpoint are kept per process; run several replicas instead, or give those callers keys');
+  }
   return Object.freeze({
     suitecrmUrl: url,
     basePath: url.pathname === '/' ? '' : url.pathname,
@@ -260,5 +277,12 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     tokenStoreKey,
     tokenStorePrefix: p.get('TOKEN_STORE_PREFIX') as string,
     redisCommandTimeoutMs: seconds('REDIS_COMMAND_TIMEOUT_SECONDS'),
+    security,
+    localTokens: Object.freeze({
+      accessTtlMs: seconds('LOCAL_TOKEN_TTL_SECONDS'),
+      refreshTtlMs: seconds('LOCAL_REFRESH_TOKEN_TTL_SECONDS'),
+      maxSessions: p.get('LOCAL_TOKEN_MAX_SESSIONS') as number,
+      maxLoginFailuresPerMinute: p.get('LOCAL_LOGIN_FAILURES_PER_MINUTE') as number,
+    }),
   });
 }

@@ -18,7 +18,7 @@ export interface SettingSpec {
   /** Secrets are never printed; they may be read from `<ENV>_FILE`. */
   readonly secret?: boolean;
   /** Grouping for documentation. */
-  readonly group: 'SuiteCRM' | 'Proxy' | 'Tokens' | 'Timeouts' | 'Logging';
+  readonly group: 'SuiteCRM' | 'Proxy' | 'Security' | 'Tokens' | 'Timeouts' | 'Logging';
 }
 
 export const GRANT_TYPES = ['client_credentials', 'password', 'refresh_token'] as const;
@@ -64,6 +64,38 @@ export const SETTINGS = [
     doc: 'Maximum keep-alive connections to SuiteCRM.' },
   { env: 'PROXY_WORKERS', type: 'int', group: 'Proxy', default: '1', min: 1, max: 64,
     doc: 'Event loops (node:cluster workers) sharing the listening port. They share one SuiteCRM token: the primary process obtains it and hands it to the workers.' },
+  { env: 'PROXY_CLIENTS', type: 'string', group: 'Security', secret: true,
+    doc: 'Inbound callers as JSON: an array of {name, key | keyFile | keySha256, methods, paths, allow, rateLimit {perSecond, burst}, bodyLimitBytes, clientId + clientSecret | clientSecretFile | clientSecretSha256, username + password | passwordFile | passwordSha256}, or an object keyed by name. clientId/clientSecret (and username/password) let an OAuth-speaking tool log in at the local token endpoint, next to or instead of a key. Unset: no keys, every request is the caller "anonymous" (loopback only, unless PROXY_ALLOW_UNAUTHENTICATED=true).' },
+  { env: 'PROXY_ALLOW_UNAUTHENTICATED', type: 'bool', group: 'Security', default: 'false',
+    doc: 'Serve requests without a key as the caller "anonymous". Required to listen on a non-loopback PROXY_HOST without PROXY_CLIENTS.' },
+  { env: 'PROXY_READ_ONLY', type: 'bool', group: 'Security', default: 'false',
+    doc: 'Forward only GET, HEAD and OPTIONS, for every caller; other methods get 403.' },
+  { env: 'PROXY_ALLOWED_PATH_PREFIXES', type: 'list', group: 'Security', default: '/Api/,/legacy/Api/',
+    doc: 'Comma-separated path prefixes that may be forwarded; anything else gets 403, so the proxy cannot reach the SuiteCRM web UI.' },
+  { env: 'PROXY_FORWARD_TOKEN_ENDPOINT', type: 'bool', group: 'Security', default: 'false',
+    doc: 'Forward requests to SuiteCRM\'s token endpoint (/Api/access_token and its variants). Off: the proxy answers them itself with local tokens for its callers; SUITECRM_TOKEN_PATH, if different, gets 403.' },
+  { env: 'PROXY_BODY_LIMIT_BYTES', type: 'int', group: 'Security', default: '104857600', min: 0, max: 10737418240,
+    doc: 'Largest request body a caller may send (callers may set a lower bodyLimitBytes); larger ones get 413.' },
+  { env: 'PROXY_RATE_LIMIT_PER_SECOND', type: 'seconds', group: 'Security', default: '0', min: 0, max: 1000000,
+    doc: 'Requests per second for callers without a rateLimit of their own (anonymous included); 0 means no limit.' },
+  { env: 'PROXY_RATE_LIMIT_BURST', type: 'int', group: 'Security', default: '0', min: 0, max: 1000000,
+    doc: 'Bucket size for PROXY_RATE_LIMIT_PER_SECOND; 0 means the per-second rate rounded up.' },
+  { env: 'PROXY_MAX_URL_BYTES', type: 'int', group: 'Security', default: '8192', min: 64, max: 1048576,
+    doc: 'Longest request target (path and query) accepted; longer ones get 414.' },
+  { env: 'PROXY_MAX_HEADER_BYTES', type: 'int', group: 'Security', default: '16384', min: 1024, max: 1048576,
+    doc: 'Largest request line plus headers accepted; larger ones get 431.' },
+  { env: 'PROXY_HEADERS_TIMEOUT_SECONDS', type: 'seconds', group: 'Timeouts', default: '15', min: 0.1, max: 3600,
+    doc: 'Time a caller has to send the request line and headers (slowloris protection); then 408 and the connection closes.' },
+  { env: 'PROXY_REQUEST_TIMEOUT_SECONDS', type: 'seconds', group: 'Timeouts', default: '300', min: 0.1, max: 86400,
+    doc: 'Time a caller has to send the whole request, body included; then 408 and the connection closes. At least PROXY_HEADERS_TIMEOUT_SECONDS.' },
+  { env: 'LOCAL_TOKEN_TTL_SECONDS', type: 'seconds', group: 'Security', default: '3600', min: 1, max: 2592000,
+    doc: 'Lifetime of the local access tokens the proxy\'s own token endpoint (/Api/access_token) gives legacy tools; reported as expires_in.' },
+  { env: 'LOCAL_REFRESH_TOKEN_TTL_SECONDS', type: 'seconds', group: 'Security', default: '2592000', min: 1, max: 31536000,
+    doc: 'Lifetime of local refresh tokens (password and refresh_token grants); 30 days like SuiteCRM\'s P1M. A refresh rotates both tokens.' },
+  { env: 'LOCAL_LOGIN_FAILURES_PER_MINUTE', type: 'int', group: 'Security', default: '20', min: 0, max: 1000000,
+    doc: 'Failed logins at the local token endpoint allowed per client address per minute; past it that address gets 429 until the minute ends. 0 turns this off.' },
+  { env: 'LOCAL_TOKEN_MAX_SESSIONS', type: 'int', group: 'Security', default: '10000', min: 1, max: 10000000,
+    doc: 'Most local sessions kept in memory; past it the least recently used is forgotten and its tool gets a 401 and logs in again.' },
   { env: 'TOKEN_REFRESH_MARGIN_SECONDS', type: 'seconds', group: 'Tokens', default: '60', min: 0, max: 86400,
     doc: 'Refresh a token this long before it expires (capped at a quarter of the token lifetime).' },
   { env: 'TOKEN_RETRY_MAX_SECONDS', type: 'seconds', group: 'Tokens', default: '30', min: 0.01, max: 3600,

@@ -27,7 +27,8 @@ export function credentialKey(config: Config): string {
 export function createTokenManager(config: Config, logger: Logger, options: { now?: () => number; hooks?: Partial<TokenHooks> } = {}): OwnedTokenManager {
   // Token requests get their own small pool so they never queue behind slow API calls.
   const tokenPool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) } });
-  const store = tokenStoreFor(config, credentialKey(config), logger, options.now);
+  const key = credentialKey(config);
+  const store = tokenStoreFor(config, key, logger, options.now);
   const tokens = new TokenManager({
     store,
     grantType: config.grantType,
@@ -35,7 +36,7 @@ export function createTokenManager(config: Config, logger: Logger, options: { no
     refreshMarginMs: config.refreshMarginMs,
     tokenRetryMaxMs: config.tokenRetryMaxMs,
     credentialsRetryMs: config.credentialsRetryMs,
-    credentialKey: credentialKey(config),
+    credentialKey: key,
     logger,
     now: options.now,
     hooks: options.hooks,

@@ -13,8 +13,8 @@ import type { GrantType } from '../config/settings.js';
 import { ProxyError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
 import { TokenRequestError, type FailureClass, type GrantRequest, type Token } from './grant.js';
-import type { TokenSource } from './token-source.js';
 import { isTokenStoreUnavailable, MemoryTokenStore, type StoredToken, type TokenStore } from './token-store.js';
+import type { TokenSource } from './token-source.js';
 
 export interface CachedToken extends Token {
   /** Our clock: after this the token is not used any more. */
@@ -39,7 +39,7 @@ export interface TokenHooks {
   /** A renewal took the token another replica had obtained instead of asking SuiteCRM. */
   tokenAdopted(): void;
   /** A new token is in the cache (PROXY_WORKERS: the primary pushes it to the workers). */
-  tokenStored?(token: CachedToken): void;
+  tokenStored(token: CachedToken): void;
 }
 
 export interface TokenManagerOptions {

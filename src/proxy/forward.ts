@@ -11,7 +11,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
-import { networkErrorCode, upstreamError } from '../errors.js';
+import { networkErrorCode, ownErrorIn, upstreamError } from '../errors.js';
 import type { CachedToken } from '../oauth/token-manager.js';
 import type { TokenSource } from '../oauth/token-source.js';
 import type { ProxyBody } from './body.js';
@@ -19,6 +19,12 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js'
 
 export interface ForwardOptions {
   readonly dispatcher: Dispatcher;
+  /**
+   * A dispatcher holding a new connection, for the one retry after a stale socket: another
+   * pooled socket may be just as stale (every idle one is, behind a middlebox that dropped
+   * them). Closed once its response has been read. Without it the retry uses `dispatcher`.
+   */
+  readonly freshConnection?: () => Dispatcher;
   readonly tokens: TokenSource;
   /** Path of SUITECRM_URL (e.g. `/legacy`), prepended to every request path. */
   readonly basePath: string;
@@ -30,7 +36,7 @@ export interface ForwardOptions {
 export interface ForwardOutcome {
   replayed: boolean;
   tokenWaited: boolean;
-  /** How long SuiteCRM took to send the response headers passed back; -1 without an answer. */
+  /** Time SuiteCRM took to send the response headers of the answer passed back; -1 if none came. */
   upstreamMs: number;
 }
 
@@ -65,9 +71,10 @@ export class Forwarder {
   send(request: FastifyRequest, reply: FastifyReply, outcome: ForwardOutcome, token: CachedToken, retried: boolean): void {
     const { opts } = this;
     const body = request.body as ProxyBody;
-    const exchange = new Exchange(this, request, reply, outcome, token, retried, performance.now());
+    const exchange = new Exchange(this, request, reply, outcome, token, retried);
+    const fresh = retried ? opts.freshConnection?.() : undefined;
     try {
-      opts.dispatcher.dispatch({
+      (fresh ?? opts.dispatcher).dispatch({
         method: request.method as Dispatcher.HttpMethod,
         path: opts.basePath + request.url,
         headers: upstreamRequestHeaders(request.headers, token.authorization, opts.hostHeader, Buffer.isBuffer(body) ? body.length : undefined),
@@ -75,7 +82,10 @@ export class Forwarder {
         headersTimeout: opts.timeoutMs,
         bodyTimeout: opts.timeoutMs,
       }, exchange);
+      // Graceful: undici closes the one-off connection once this request's response has been read.
+      fresh?.close().catch(() => undefined);
     } catch (err) {
+      fresh?.destroy().catch(() => undefined);
       reply.send(upstreamError(err));
     }
   }
@@ -111,8 +121,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly outcome: ForwardOutcome,
     private readonly token: CachedToken,
     private readonly retried: boolean,
-    private readonly started: number,
   ) {}
+
+  /** For the upstream latency metric: when this attempt was handed to undici. */
+  private readonly started = performance.now();
 
   onRequestStart(): void {
     /* nothing to set up: aborts come through the response stream */
@@ -129,7 +141,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       // rejected() first: it drops the token even when this streamed request cannot be replayed.
       else if (tokens.rejected(this.token) && !isStream(request.body as ProxyBody)) {
         this.discard = true;
-        outcome.upstreamMs = -1;
+        outcome.upstreamMs = -1; // the answer passed back will be the replay's
         return;
       }
     } else {
@@ -181,6 +193,12 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     const { request } = this;
+    // A streamed body the proxy itself cut off (e.g. over the caller's size limit) is not SuiteCRM's fault.
+    const own = ownErrorIn(err);
+    if (own !== undefined) {
+      this.reply.send(own);
+      return;
+    }
     const code = networkErrorCode(err);
     const retryable = this.status === 0 && !this.retried && code !== undefined && STALE_SOCKET_CODES.has(code) &&
       IDEMPOTENT.has(request.method) && !isStream(request.body as ProxyBody);

@@ -10,7 +10,13 @@ const DROPPED_REQUEST_HEADERS = new Set([
   'host', 'content-length', 'authorization', 'x-proxy-key',
   // Slim honours method overrides; the method the caller used is the one that is proxied.
   'x-http-method-override', 'x-http-method', 'x-method-override',
+  // Client-address and routing claims a caller could forge; SuiteCRM must see only what the proxy sets.
+  'forwarded', 'x-real-ip', 'x-client-ip', 'true-client-ip', 'client-ip', 'x-cluster-client-ip',
+  'x-original-url', 'x-rewrite-url', 'x-original-uri',
 ]);
+
+/** Every `X-Forwarded-*` header (For, Host, Proto, Port, Prefix, Server...) is dropped too. */
+const DROPPED_REQUEST_PREFIX = 'x-forwarded-';
 
 /** Hop-by-hop response headers: Node's server sets its own framing. */
 const DROPPED_RESPONSE_HEADERS = new Set([
@@ -42,7 +48,7 @@ export function upstreamRequestHeaders(
   const listed = connectionListed(incoming.connection);
   const headers: Record<string, string | string[]> = {};
   for (const name in incoming) {
-    if (DROPPED_REQUEST_HEADERS.has(name) || listed?.has(name)) continue;
+    if (DROPPED_REQUEST_HEADERS.has(name) || listed?.has(name) || name.startsWith(DROPPED_REQUEST_PREFIX)) continue;
     const value = incoming[name];
     if (value !== undefined) headers[name] = value;
   }

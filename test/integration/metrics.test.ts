@@ -83,7 +83,7 @@ test('metrics after a scripted run match what clients saw and what SuiteCRM reco
 
   for (const [key, count] of seen) {
     const [method, statusClass] = key.split(' ') as [string, string];
-    assert.equal(m.value('suitecrm_proxy_requests_total', { method, status_class: statusClass }), count, key);
+    assert.equal(m.value('suitecrm_proxy_requests_total', { method, status_class: statusClass, caller: 'anonymous' }), count, key);
   }
   assert.equal(m.sum('suitecrm_proxy_requests_total'), [...seen.values()].reduce((a, b) => a + b, 0), 'only proxied requests are counted');
   assert.equal(m.value('suitecrm_proxy_upstream_duration_seconds_count'), answeredByUpstream);
@@ -126,7 +126,7 @@ test('each app has its own registry', async (t) => {
   assert.equal((await fetch(`${first.url}/Api/V8/module/Accounts`)).status, 200);
   const one = parseExposition(await (await fetch(`${first.url}/_proxy/metrics`)).text());
   const two = parseExposition(await (await fetch(`${second.url}/_proxy/metrics`)).text());
-  assert.equal(one.value('suitecrm_proxy_requests_total', { method: 'GET', status_class: '2xx' }), 1);
+  assert.equal(one.value('suitecrm_proxy_requests_total', { method: 'GET', status_class: '2xx', caller: 'anonymous' }), 1);
   assert.equal(two.sum('suitecrm_proxy_requests_total'), 0);
   assert.equal(two.value('suitecrm_proxy_token_expires_in_seconds'), 0, 'no token yet');
 });
@@ -138,5 +138,5 @@ test('methods outside the proxied set are counted as other', async (t) => {
   t.after(() => proxy.close());
   assert.equal((await fetch(`${proxy.url}/Api/V8/module/Accounts`, { method: 'PROPFIND' })).status, 404);
   const m = parseExposition(await (await fetch(`${proxy.url}/_proxy/metrics`)).text());
-  assert.equal(m.value('suitecrm_proxy_requests_total', { method: 'other', status_class: '4xx' }), 1);
+  assert.equal(m.value('suitecrm_proxy_requests_total', { method: 'other', status_class: '4xx', caller: 'anonymous' }), 1);
 });

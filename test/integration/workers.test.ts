@@ -101,6 +101,6 @@ test('two workers: 100 concurrent 401s on the shared token cause one new grant, 
 test('SIGTERM stops the workers and the primary with exit code 0', async () => {
   group.kill('SIGTERM');
   assert.equal(await exited, 0);
-  // Each worker drained (graceful shutdown) and finished.
-  assert.deepEqual(lines.filter((l) => l.event === 'shutdown_complete').map((l) => l.worker).sort(), [1, 2]);
+  assert.equal(lines.filter((l) => l.event === 'shutdown_started').length, 2, 'each worker drains');
+  assert.equal(lines.filter((l) => l.event === 'shutdown_complete').length, 2);
 });

@@ -1,0 +1,158 @@
+/**
+ * OAuth-style credentials of a caller (PROXY_CLIENTS): a client id and secret, and optionally a
+ * username and password, that a legacy tool presents to the proxy's local token endpoint just as
+ * it would to SuiteCRM's. Secrets and passwords are held only as SHA-256 digests (the secret's
+ * digest is what SuiteCRM itself stores in `oauth2clients.secret`, so it can be copied from
+ * there) and compared in constant time.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+export interface OAuthCredentialSpec {
+  readonly clientId: string;
+  readonly clientSecretDigest: Buffer;
+  /** With a username and password the caller may also use the password grant. */
+  readonly username: string | undefined;
+  readonly passwordDigest: Buffer | undefined;
+}
+
+/** A caller that may log in at the local token endpoint. */
+export interface OAuthCaller {
+  readonly name: string;
+  readonly oauth: OAuthCredentialSpec;
+}
+
+/** Caller fields this module reads (camelCase and snake_case, like the other caller fields). */
+export const OAUTH_CALLER_FIELDS: readonly string[] = [
+  'clientId', 'client_id', 'clientSecret', 'client_secret', 'clientSecretFile', 'client_secret_file',
+  'clientSecretSha256', 'client_secret_sha256', 'username', 'password', 'passwordFile', 'password_file',
+  'passwordSha256', 'password_sha256',
+];
+
+/** A problem in a caller's OAuth fields; the message names the caller and field, never a value. */
+export class InvalidOAuthCredentialsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidOAuthCredentialsError';
+  }
+}
+
+type Json = Readonly<Record<string, unknown>>;
+type FileReader = (path: string) => string;
+
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+export const MIN_CLIENT_SECRET_LENGTH = 16;
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+function field(entry: Json, camel: string, snake: string): unknown {
+  return entry[camel] ?? entry[snake];
+}
+
+/** One secret given as plain text, a file, or its SHA-256 hex digest: exactly one of them. */
+function secretDigest(where: string, entry: Json, names: readonly [string, string, string, string, string, string], readFile: FileReader, minLength: number): Buffer | undefined {
+  const [plain, plainSnake, file, fileSnake, digest, digestSnake] = names;
+  const values = { plain: field(entry, plain, plainSnake), file: field(entry, file, fileSnake), digest: field(entry, digest, digestSnake) };
+  const given = Object.values(values).filter((v) => v !== undefined).length;
+  if (given === 0) return undefined;
+  if (given > 1) throw new InvalidOAuthCredentialsError(`${where} needs only one of ${plain}, ${file} or ${digest}`);
+  if (values.digest !== undefined) {
+    if (typeof values.digest !== 'string' || !SHA256_HEX.test(values.digest)) {
+      throw new InvalidOAuthCredentialsError(`${where}.${digest} must be 64 hex digits (sha256 of the value)`);
+    }
+    return Buffer.from(values.digest, 'hex');
+  }
+  let text = values.plain;
+  if (values.file !== undefined) {
+    if (typeof values.file !== 'string' || values.file === '') throw new InvalidOAuthCredentialsError(`${where}.${file} must be a file path`);
+    try {
+      text = readFile(values.file).replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new InvalidOAuthCredentialsError(`${where}.${file}: cannot read ${values.file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    }
+  }
+  if (typeof text !== 'string' || text.length < minLength) {
+    throw new InvalidOAuthCredentialsError(`${where}.${plain} must be a string of at least ${minLength} characters`);
+  }
+  return sha256(text);
+}
+
+/**
+ * Reads a caller's OAuth fields; undefined when it has none. A client id needs a secret; a
+ * username needs a password (and a client id), and the other way round.
+ */
+export function parseOAuthCredentials(where: string, entry: Json, readFile: FileReader): OAuthCredentialSpec | undefined {
+  const clientId = field(entry, 'clientId', 'client_id');
+  const clientSecretDigest = secretDigest(where, entry,
+    ['clientSecret', 'client_secret', 'clientSecretFile', 'client_secret_file', 'clientSecretSha256', 'client_secret_sha256'], readFile, MIN_CLIENT_SECRET_LENGTH);
+  const username = entry.username;
+  const passwordDigest = secretDigest(where, entry,
+    ['password', 'password', 'passwordFile', 'password_file', 'passwordSha256', 'password_sha256'], readFile, 1);
+  if (clientId === undefined) {
+    if (clientSecretDigest !== undefined || username !== undefined || passwordDigest !== undefined) {
+      throw new InvalidOAuthCredentialsError(`${where}: clientSecret, username and password need a clientId`);
+    }
+    return undefined;
+  }
+  if (typeof clientId !== 'string' || clientId === '' || clientId.length > 255 || /[\s:]/.test(clientId)) {
+    throw new InvalidOAuthCredentialsError(`${where}.clientId must be 1-255 characters without spaces or colons`);
+  }
+  if (clientSecretDigest === undefined) throw new InvalidOAuthCredentialsError(`${where}: clientId needs clientSecret, clientSecretFile or clientSecretSha256`);
+  if (username !== undefined && (typeof username !== 'string' || username === '')) {
+    throw new InvalidOAuthCredentialsError(`${where}.username must be a non-empty string`);
+  }
+  if ((username === undefined) !== (passwordDigest === undefined)) {
+    throw new InvalidOAuthCredentialsError(`${where}: username and password go together`);
+  }
+  return { clientId, clientSecretDigest, username: username as string | undefined, passwordDigest };
+}
+
+/** Throws when two callers share a client id (a token request must name exactly one caller). */
+export function checkUniqueClientIds(callers: readonly { readonly name: string; readonly oauth?: OAuthCredentialSpec }[]): void {
+  const seen = new Map<string, string>();
+  for (const caller of callers) {
+    if (caller.oauth === undefined) continue;
+    const other = seen.get(caller.oauth.clientId);
+    if (other !== undefined) {
+      throw new InvalidOAuthCredentialsError(`callers ${JSON.stringify(other)} and ${JSON.stringify(caller.name)} have the same clientId`);
+    }
+    seen.set(caller.oauth.clientId, caller.name);
+  }
+}
+
+function digestMatches(presented: string | undefined, expected: Buffer | undefined): boolean {
+  // Hash even when there is nothing to compare, so a miss costs the same as a hit.
+  const digest = sha256(presented ?? '');
+  return timingSafeEqual(digest, expected ?? digest) && presented !== undefined && expected !== undefined;
+}
+
+/** Finds callers by client id and checks what they present. */
+export class OAuthClientRegistry {
+  private readonly byClientId: ReadonlyMap<string, OAuthCaller>;
+
+  constructor(callers: readonly OAuthCaller[]) {
+    this.byClientId = new Map(callers.map((caller) => [caller.oauth.clientId, caller]));
+  }
+
+  get size(): number {
+    return this.byClientId.size;
+  }
+
+  /** Client ids are identifiers, not secrets: a plain lookup. */
+  find(clientId: string): OAuthCaller | undefined {
+    return this.byClientId.get(clientId);
+  }
+
+  static secretMatches(caller: OAuthCaller, secret: string | undefined): boolean {
+    return digestMatches(secret, caller.oauth.clientSecretDigest);
+  }
+
+  static usernameMatches(caller: OAuthCaller, username: string): boolean {
+    return digestMatches(username, caller.oauth.username === undefined ? undefined : sha256(caller.oauth.username));
+  }
+
+  static passwordMatches(caller: OAuthCaller, password: string): boolean {
+    return digestMatches(password, caller.oauth.passwordDigest);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Routes the proxy answers itself so OAuth-speaking legacy tools work unchanged:
+ * - the token endpoint (`POST /Api/access_token` and its SuiteCRM 8 / no-rewrite variants), which
+ *   hands out local tokens for the callers' own client credentials, never a SuiteCRM token;
+ * - logout (`POST /Api/V8/logout` and variants), which ends only the caller's local session and
+ *   is never forwarded, so no caller can revoke the SuiteCRM token every caller shares.
+ * Requests carrying a local token are authenticated by the security plugin through
+ * `localTokenResolver`; the forwarder replaces the caller's Authorization with the shared token.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ProxyError } from '../errors.js';
+import { looksLikeLocalAccessToken, type LocalTokenStore } from './local-tokens.js';
+import { LOCAL_LOGOUT_PATHS, LOCAL_TOKEN_PATHS } from './paths.js';
+import type { LoginThrottle } from './login-throttle.js';
+import type { LocalTokenEndpoint } from './token-endpoint.js';
+import { CORS_HEADERS, oauthErrors, renderLogout, renderOAuthError, renderTokenSuccess, type RenderedResponse } from './responses.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * Set on routes the proxy answers itself. 'token': callers authenticate with client
+     * credentials in the request, not with a key. 'logout': authenticated like any request, but
+     * never forwarded, so the forwarding rules do not apply.
+     */
+    localEndpoint?: 'token' | 'logout';
+  }
+}
+
+
+/** Token requests are a few hundred bytes; anything much larger is not one. */
+const TOKEN_BODY_LIMIT_BYTES = 64 * 1024;
+
+export interface LocalAuthResult {
+  readonly caller: string;
+}
+
+/** What the security plugin asks about a presented bearer value (see security/auth.ts). */
+export interface LocalTokenResolver {
+  /** Undefined: not a local token (a key, or nothing we issued). Otherwise the caller, or the error to answer with. */
+  resolve(presented: string): LocalAuthResult | { readonly error: Error } | undefined;
+}
+
+/**
+ * A local token authenticates its caller. A stale one (expired, logged out, rotated away or
+ * forgotten) gets SuiteCRM's own 401 access_denied, so the tool's re-login logic runs.
+ */
+export function localTokenResolver(store: LocalTokenStore): LocalTokenResolver {
+  return {
+    resolve(presented) {
+      if (!looksLikeLocalAccessToken(presented)) return undefined;
+      const session = store.authenticate(presented);
+      return session === undefined ? { error: oauthErrors.accessDenied('Access token has been revoked') } : { caller: session.caller };
+    },
+  };
+}
+
+/** Sends bytes, so Fastify keeps the content type exactly as SuiteCRM sends it (no added charset). */
+export function sendRendered(reply: FastifyReply, response: RenderedResponse): FastifyReply {
+  return reply.code(response.status).headers(response.headers).send(Buffer.from(response.body, 'utf8'));
+}
+
+/** The bearer value of `Authorization: Bearer <value>`, as league reads it (case-sensitive prefix). */
+function bearerValue(authorization: string | undefined): string | undefined {
+  return authorization !== undefined && authorization.startsWith('Bearer ') ? authorization.slice(7).trim() : undefined;
+}
+
+export interface LegacyOAuthPluginOptions {
+  readonly store: LocalTokenStore;
+  /** Undefined when SuiteCRM's token endpoint is forwarded instead (PROXY_FORWARD_TOKEN_ENDPOINT=true). */
+  readonly endpoint: LocalTokenEndpoint | undefined;
+  readonly throttle: LoginThrottle;
+}
+
+export async function legacyOAuthPlugin(app: FastifyInstance, opts: LegacyOAuthPluginOptions): Promise<void> {
+  // Token requests are parsed here, like Slim would; every other body in this context is ignored.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: TOKEN_BODY_LIMIT_BYTES }, (_request, body, done) => done(null, body));
+
+  const { endpoint, store, throttle } = opts;
+  if (endpoint !== undefined) {
+    const tokenHandler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      const wait = throttle.blockedFor(request.ip);
+      if (wait !== undefined) {
+        request.log.warn({ event: 'local_token_throttled', remoteAddress: request.ip }, 'too many failed logins from this address');
+        throw new ProxyError('RATE_LIMITED', `too many failed logins from this address; retry after ${wait} seconds (LOCAL_LOGIN_FAILURES_PER_MINUTE)`, { retryAfterSeconds: wait });
+      }
+      const authorization = request.headers.authorization;
+      const result = await endpoint.respond({
+        contentType: request.headers['content-type'],
+        authorization,
+        body: Buffer.isBuffer(request.body) ? request.body : undefined,
+      });
+      if (result.caller !== undefined) request.caller = result.caller;
+      if (result.ok) {
+        request.log.info({ event: 'local_token_issued', caller: result.caller, grant: result.grantType, session: result.issued.session.id }, 'issued a local token');
+        return sendRendered(reply, renderTokenSuccess(result.issued));
+      }
+      // Wrong credentials count towards the throttle; malformed requests (400) guess nothing.
+      if (result.error.status !== 400) throttle.failed(request.ip);
+      // The error type and hint are safe to log; they never carry a secret or a password.
+      request.log.warn({ event: 'local_token_refused', caller: result.caller, grant: result.grantType, error: result.error.errorType, hint: result.error.hint, remoteAddress: request.ip }, 'refused a local token request');
+      return sendRendered(reply, renderOAuthError(result.error, authorization));
+    };
+    for (const url of LOCAL_TOKEN_PATHS) {
+      app.route({ method: 'POST', url, config: { localEndpoint: 'token' }, handler: tokenHandler });
+      // Slim: OPTIONS (CORS preflight) gets 200 with the allowed methods, anything else 405.
+      app.route({
+        method: ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+        url,
+        config: { localEndpoint: 'token' },
+        handler: (request, reply) => request.method === 'OPTIONS'
+          ? sendRendered(reply, { status: 200, headers: { ...CORS_HEADERS, 'content-type': 'text/plain' }, body: 'Allowed methods: POST' })
+          : sendRendered(reply, { status: 405, headers: { ...CORS_HEADERS, allow: 'POST', 'content-type': 'application/json' }, body: '{"message":"Method not allowed. Must be one of: POST"}' }),
+      });
+    }
+  }
+
+  for (const url of LOCAL_LOGOUT_PATHS) {
+    app.route({
+      method: 'POST',
+      url,
+      config: { localEndpoint: 'logout' },
+      handler: (request, reply) => {
+        const presented = bearerValue(request.headers.authorization);
+        // The security hook has already checked the token; look its session up again to end it.
+        const session = presented !== undefined && looksLikeLocalAccessToken(presented) ? store.authenticate(presented) : undefined;
+        if (session !== undefined) {
+          store.revoke(session);
+          request.log.info({ event: 'local_logout', caller: session.caller, session: session.id }, 'ended a local session');
+        } else {
+          // A key (or no credential) is not a session: nothing to end, and SuiteCRM's token is never revoked.
+          request.log.info({ event: 'local_logout', caller: request.caller, session: null }, 'logout without a local token: nothing to end');
+        }
+        return sendRendered(reply, renderLogout());
+      },
+    });
+  }
+}

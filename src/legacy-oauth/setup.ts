@@ -1,0 +1,48 @@
+/**
+ * Builds the legacy OAuth pieces from the configuration: who may log in at the local token
+ * endpoint, the local token store, and the resolver the security plugin uses for bearer values.
+ */
+import { createHash } from 'node:crypto';
+import type { Config } from '../config/load.js';
+import { ANONYMOUS_CALLER } from '../security/clients.js';
+import { OAuthClientRegistry, type OAuthCaller } from './credentials.js';
+import { LocalTokenStore } from './local-tokens.js';
+import { LoginThrottle } from './login-throttle.js';
+import { localTokenResolver, type LocalTokenResolver } from './plugin.js';
+import { LocalTokenEndpoint } from './token-endpoint.js';
+
+export interface LegacyOAuth {
+  readonly store: LocalTokenStore;
+  /** Undefined when SuiteCRM's own token endpoint is forwarded (PROXY_FORWARD_TOKEN_ENDPOINT=true). */
+  readonly endpoint: LocalTokenEndpoint | undefined;
+  readonly resolver: LocalTokenResolver;
+  readonly throttle: LoginThrottle;
+}
+
+/**
+ * Callers with OAuth credentials. Without PROXY_CLIENTS every request is the caller "anonymous";
+ * then a tool logs in with the credentials it already used against SuiteCRM, which are the
+ * proxy's own (SUITECRM_CLIENT_ID/SECRET, and USERNAME/PASSWORD if set), so it needs no change.
+ */
+export function oauthCallers(config: Config): OAuthCaller[] {
+  const clients = config.security.clients;
+  if (clients !== undefined) {
+    return clients.flatMap((spec) => (spec.oauth === undefined ? [] : [{ name: spec.name, oauth: spec.oauth }]));
+  }
+  const hasUser = config.username !== undefined && config.password !== undefined;
+  return [{
+    name: ANONYMOUS_CALLER,
+    oauth: {
+      clientId: config.clientId,
+      clientSecretDigest: createHash('sha256').update(config.clientSecret, 'utf8').digest(),
+      username: hasUser ? config.username : undefined,
+      passwordDigest: hasUser ? createHash('sha256').update(config.password ?? '', 'utf8').digest() : undefined,
+    },
+  }];
+}
+
+export function setupLegacyOAuth(config: Config, now?: () => number): LegacyOAuth {
+  const store = new LocalTokenStore({ ...config.localTokens, now });
+  const endpoint = config.security.forwardTokenEndpoint ? undefined : new LocalTokenEndpoint(new OAuthClientRegistry(oauthCallers(config)), store);
+  return { store, endpoint, resolver: localTokenResolver(store), throttle: new LoginThrottle(config.localTokens.maxLoginFailuresPerMinute, now) };
+}

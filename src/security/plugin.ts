@@ -1,0 +1,226 @@
+/**
+ * Inbound access control for every route, in this order: the request target must be safe
+ * (400/414), the caller must present a valid key (401), the access rules must allow the method
+ * and path (403), the declared body must fit the caller's limit (413), the caller must be
+ * within its rate (429, @fastify/rate-limit with a token-bucket store), and a POST body must
+ * not carry a `_METHOD` override (400). `/_proxy/` endpoints need no key and are never forwarded.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { Transform, type Readable } from 'node:stream';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ADMIN_PREFIX } from '../admin.js';
+import { isProxyError, ProxyError } from '../errors.js';
+import type { LocalTokenResolver } from '../legacy-oauth/plugin.js';
+import { Authenticator, type Caller } from './auth.js';
+import type { RateLimitSpec } from './clients.js';
+import { isLoopbackHost, type SecurityConfig } from './config.js';
+import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind, StreamedOverrideScanner } from './request-guard.js';
+import { AccessPolicy } from './rules.js';
+import { writeSocketError } from './server-options.js';
+import { TokenBucketStore } from './token-bucket-store.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller's name ("anonymous" without PROXY_CLIENTS); '' when no caller was identified (refused before or at authentication, and /_proxy/ endpoints). For logs and metrics labels. */
+    caller: string;
+    /** The authenticated caller with its compiled rules; null for /_proxy/ endpoints. */
+    callerInfo: Caller | null;
+  }
+}
+
+export interface SecurityPluginOptions {
+  readonly config: SecurityConfig;
+  /** PROXY_HOST, for the start-up warning about unauthenticated listening. */
+  readonly host: string;
+  /** SUITECRM_TOKEN_PATH: refused like the default token endpoint paths. */
+  readonly tokenPath: string;
+  /** REPLAY_BODY_LIMIT_BYTES: bodies up to this size are buffered, larger ones stream. */
+  readonly replayBodyLimitBytes: number;
+  /** Clock for the rate-limit buckets (tests pass a fake one). */
+  readonly now?: () => number;
+  /** Local tokens of OAuth-speaking legacy tools (src/legacy-oauth/). */
+  readonly localTokens?: LocalTokenResolver;
+}
+
+const WWW_AUTHENTICATE = 'Bearer realm="suitecrm-auth-proxy"';
+
+/**
+ * Decided by the route that matched, not by the path: `/_proxy` without a slash is not an admin
+ * route but the proxy's catch-all, and must get every check (the fuzz test found that one).
+ */
+function isAdminRoute(request: FastifyRequest): boolean {
+  return request.routeOptions.url?.startsWith(`${ADMIN_PREFIX}/`) === true;
+}
+
+interface BodyGuard {
+  /** Bytes allowed; Infinity when a declared Content-Length was already checked. */
+  readonly limit: number;
+  /** Set for POST bodies Slim would parse that are (or may turn out) too large to buffer. */
+  readonly scanner: StreamedOverrideScanner | undefined;
+  /** Bodies up to this size are buffered and checked exactly instead (REPLAY_BODY_LIMIT_BYTES). */
+  readonly bufferedUpTo: number;
+  /** The declared length says the body will stream. */
+  readonly streamed: boolean;
+}
+
+/**
+ * Counts and scans a body on its way in: past the caller's limit it fails with 413; a streamed
+ * body that looks like it carries `_METHOD` fails with 400. Either way SuiteCRM never gets a
+ * complete request, and the connection is closed after the answer (the rest is never read).
+ */
+function guardBody(payload: Readable, reply: FastifyReply, guard: BodyGuard): Transform {
+  let received = 0;
+  let suspicious = false;
+  const guarded = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      if (received > guard.limit) {
+        reply.header('connection', 'close');
+        return callback(new ProxyError('PAYLOAD_TOO_LARGE', `the body is larger than this caller's limit of ${guard.limit} bytes`));
+      }
+      suspicious ||= guard.scanner?.push(chunk) === true;
+      if (suspicious && (guard.streamed || received > guard.bufferedUpTo)) {
+        reply.header('connection', 'close');
+        reply.request.log.warn({ event: 'method_override', caller: reply.request.caller, streamed: true }, 'refused a streamed POST body that may carry _METHOD');
+        return callback(new ProxyError('BAD_REQUEST', 'the body may carry a _METHOD field, which SuiteCRM would treat as a different HTTP method (bodies larger than REPLAY_BODY_LIMIT_BYTES are checked without parsing); send the real method instead'));
+      }
+      callback(null, chunk);
+    },
+  });
+  payload.on('error', (err) => guarded.destroy(err));
+  // The body's consumer (the content-type parser, then undici) sees errors through its own listener.
+  // Fastify never reads GET/HEAD bodies: without this, an aborted one would be an uncaught error.
+  guarded.on('error', () => undefined);
+  return payload.pipe(guarded);
+}
+
+function warnAtStartup(app: FastifyInstance, opts: SecurityPluginOptions): void {
+  const { config } = opts;
+  if (config.clients === undefined && !isLoopbackHost(opts.host)) {
+    app.log.warn({ event: 'unauthenticated_listener', host: opts.host }, `PROXY_ALLOW_UNAUTHENTICATED=true: anyone who can reach ${opts.host} acts in SuiteCRM with the proxy's credentials; set PROXY_CLIENTS to require keys`);
+  } else if (config.clients !== undefined && config.allowUnauthenticated) {
+    app.log.warn({ event: 'unauthenticated_callers' }, 'PROXY_ALLOW_UNAUTHENTICATED=true: requests without a key are served as the caller "anonymous"');
+  }
+}
+
+async function security(app: FastifyInstance, opts: SecurityPluginOptions): Promise<void> {
+  const { config } = opts;
+  const auth = new Authenticator(config.clients, config.allowUnauthenticated, opts.localTokens);
+  const policy = new AccessPolicy({
+    allowedPathPrefixes: config.allowedPathPrefixes,
+    forwardTokenEndpoint: config.forwardTokenEndpoint,
+    tokenPaths: [opts.tokenPath],
+    readOnly: config.readOnly,
+  });
+  const bodyLimit = (caller: Caller): number => Math.min(config.bodyLimitBytes, caller.spec?.bodyLimitBytes ?? Infinity);
+  const rateLimitOf = (request: FastifyRequest): RateLimitSpec | undefined =>
+    request.callerInfo === null ? undefined : (request.callerInfo.spec?.rateLimit ?? config.defaultRateLimit);
+
+  app.decorateRequest('caller', '');
+  app.decorateRequest('callerInfo', null);
+  warnAtStartup(app, opts);
+
+  // CONNECT never reaches Fastify: without this, Node just drops the socket. This proxy tunnels nothing.
+  app.server.on('connect', (_request: IncomingMessage, socket: Socket) => {
+    app.log.info({ event: 'bad_target', method: 'CONNECT', remoteAddress: socket.remoteAddress }, 'refused a CONNECT request');
+    writeSocketError(socket, new ProxyError('BAD_REQUEST', 'CONNECT is not supported: this is not a forward proxy'));
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') {
+      return done(new ProxyError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header'));
+    }
+    const target = checkRequestTarget(request.url, config.maxUrlBytes);
+    if (!target.ok) {
+      request.log.info({ event: 'bad_target', code: target.code, remoteAddress: request.ip }, target.detail);
+      return done(new ProxyError(target.code, target.detail));
+    }
+    if (isAdminRoute(request)) return done();
+    // The local token endpoint authenticates callers by the client credentials in the request itself.
+    const localEndpoint = request.routeOptions.config?.localEndpoint;
+    if (localEndpoint === 'token') return done();
+    let caller: Caller;
+    try {
+      caller = auth.authenticate(request);
+    } catch (err) {
+      // A stale local token gets SuiteCRM's own 401, which has no WWW-Authenticate.
+      if (isProxyError(err)) reply.header('www-authenticate', WWW_AUTHENTICATE);
+      return done(err as Error);
+    }
+    request.caller = caller.name;
+    request.callerInfo = caller;
+    // Local logout never reaches SuiteCRM, so the forwarding rules do not apply to it.
+    const decision = localEndpoint === 'logout' ? { allowed: true as const } : policy.check(caller.rules, request.method, target.rawPath, target.decodedPath);
+    if (!decision.allowed) {
+      request.log.warn({ event: 'forbidden', caller: caller.name, rule: decision.rule, method: request.method, path: target.rawPath }, 'request refused by an access rule');
+      return done(new ProxyError('FORBIDDEN', 'this caller may not send this request through the proxy; the proxy log names the rule'));
+    }
+    const declared = request.headers['content-length'];
+    const limit = bodyLimit(caller);
+    if (declared !== undefined && Number(declared) > limit) {
+      reply.header('connection', 'close');
+      return done(new ProxyError('PAYLOAD_TOO_LARGE', `the body is larger than this caller's limit of ${limit} bytes`));
+    }
+    done();
+  });
+
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    const caller = request.callerInfo;
+    if (caller === null) return done(null, payload);
+    const declared = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
+    // A declared length was checked against the limit in onRequest, and Node enforces it exactly.
+    const limit = declared === undefined ? bodyLimit(caller) : Infinity;
+    const kind = request.method === 'POST' ? overrideBodyKind(request.headers['content-type']) : undefined;
+    // Bodies that will be buffered get the exact check in preHandler; only streamed ones are scanned.
+    const scan = kind !== undefined && (declared === undefined || declared > opts.replayBodyLimitBytes);
+    if (!Number.isFinite(limit) && !scan) return done(null, payload);
+    done(null, guardBody(payload, reply, {
+      limit,
+      scanner: scan ? new StreamedOverrideScanner(kind) : undefined,
+      bufferedUpTo: opts.replayBodyLimitBytes,
+      streamed: declared !== undefined && declared > opts.replayBodyLimitBytes,
+    }));
+  });
+
+  app.addHook('preHandler', (request, _reply, done) => {
+    // Slim turns a POST with a `_METHOD` body field into another method. Buffered bodies are parsed
+    // exactly here; streamed ones were scanned on their way in (guardBody).
+    if (request.method === 'POST' && Buffer.isBuffer(request.body) && bodyOverridesMethod(overrideBodyKind(request.headers['content-type']), request.body)) {
+      request.log.warn({ event: 'method_override', caller: request.caller }, 'refused a POST body carrying _METHOD');
+      return done(new ProxyError('BAD_REQUEST', 'the body carries a _METHOD field, which SuiteCRM would treat as a different HTTP method; send the real method instead'));
+    }
+    done();
+  });
+
+  const now = opts.now;
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'onRequest',
+    store: class extends TokenBucketStore {
+      constructor() {
+        super(now);
+      }
+    },
+    keyGenerator: (request: FastifyRequest) => request.caller,
+    allowList: (request: FastifyRequest) => rateLimitOf(request) === undefined,
+    max: (request: FastifyRequest) => rateLimitOf(request)?.burst ?? 1,
+    // Time to refill a full bucket: the store derives the refill rate (perSecond) from it.
+    timeWindow: (request: FastifyRequest) => {
+      const limit = rateLimitOf(request);
+      return limit === undefined ? 1000 : Math.max(1, Math.round((limit.burst / limit.perSecond) * 1000));
+    },
+    onExceeded: (request: FastifyRequest) => {
+      request.log.warn({ event: 'rate_limited', caller: request.caller }, 'caller exceeded its rate limit');
+    },
+    errorResponseBuilder: (_request, context) => new ProxyError('RATE_LIMITED', `this caller is over its rate limit of ${context.max} requests in a burst; retry after the Retry-After seconds`, {
+      retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
+    }),
+  });
+}
+
+// Hooks and decorations apply to the whole app, not only to routes registered inside this plugin.
+(security as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+
+export const securityPlugin = security;

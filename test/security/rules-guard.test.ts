@@ -1,0 +1,160 @@
+/**
+ * Pure parts of the request path: target checks, `_METHOD` detection, access rules and the
+ * token bucket (driven by a fake clock).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseClients } from '../../src/security/clients.js';
+import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind, StreamedOverrideScanner } from '../../src/security/request-guard.js';
+import { AccessPolicy, compileCaller, compilePattern } from '../../src/security/rules.js';
+import { TokenBucketStore } from '../../src/security/token-bucket-store.js';
+
+test('safe origin-form targets pass with their raw and decoded paths', () => {
+  for (const target of ['/Api/V8/module/Accounts?page[size]=5', '/Api/V8/module/Accounts/', '/legacy/Api/V8/meta/modules', '/Api/V8/module/Accounts?filter[name][eq]=a%2Fb%2e%2e', '/Api/V8/module/Acc%20x']) {
+    const verdict = checkRequestTarget(target, 8192);
+    assert.ok(verdict.ok, target);
+  }
+  const v = checkRequestTarget('/Api/V8/module/Acc%20x?q=1', 8192);
+  assert.deepEqual(v, { ok: true, rawPath: '/Api/V8/module/Acc%20x', decodedPath: '/Api/V8/module/Acc x' });
+});
+
+test('hostile targets are refused with a specific reason', () => {
+  const cases: [string, RegExp][] = [
+    ['http://evil.example/Api/V8', /must be a path starting with \//],
+    ['*', /must be a path starting with \//],
+    ['//evil.example/Api/V8', /must not start with \/\//],
+    ['/Api/V8/../../index.php', /"\.\." segments/],
+    ['/Api/V8/./module', /"\.\." segments/],
+    ['/Api//access_token', /empty segments/],
+    ['/Api/V8/%2e%2e/%2E%2E/index.php', /"\.\." segments/],
+    ['/Api/V8/.%2e/x', /"\.\." segments/],
+    ['/Api/V8/%252e%252e/x', /"\.\." segments/],
+    ['/Api/V8/%25252e%25252e/x', /"\.\." segments/],
+    ['/Api/V8/..%2f..%2findex.php', /encoded slashes/],
+    ['/Api/V8/..%5cindex.php', /encoded slashes/],
+    ['/Api/V8\\..\\index.php', /backslashes/],
+    ['/Api/V8/%255c', /backslashes/],
+    ['/Api/V8/x%00.php', /NUL/],
+    ['/Api/V8/x%0d%0aX:%20y', /control characters/],
+    ['/Api/V8/x%zz', /malformed percent-encoding/],
+    ['/Api/V8/x#frag', /fragment/],
+    ['/Api/V8/\u00e9', /non-ASCII/],
+  ];
+  for (const [target, expected] of cases) {
+    const verdict = checkRequestTarget(target, 8192);
+    assert.ok(!verdict.ok, target);
+    assert.equal(verdict.code, 'BAD_REQUEST', target);
+    assert.match(verdict.detail, expected, target);
+  }
+  const long = checkRequestTarget(`/Api/V8/${'a'.repeat(100)}`, 64);
+  assert.ok(!long.ok && long.code === 'URI_TOO_LONG');
+});
+
+test('_METHOD overrides are found in form, multipart and JSON bodies the way PHP and Slim read them', () => {
+  const form = overrideBodyKind('application/x-www-form-urlencoded; charset=utf-8');
+  assert.equal(form, 'form');
+  for (const body of ['_METHOD=DELETE', 'a=1&_METHOD=PUT', '%5FMETHOD=DELETE', '.METHOD=DELETE', ' _METHOD=DELETE', '_METHOD[]=x']) {
+    assert.ok(bodyOverridesMethod(form, Buffer.from(body)), body);
+  }
+  assert.ok(!bodyOverridesMethod(form, Buffer.from('method=DELETE&_method=x&X_METHOD=1')));
+  const json = overrideBodyKind('application/vnd.api+json');
+  assert.equal(json, 'json');
+  assert.ok(bodyOverridesMethod(json, Buffer.from('{"data":{},"_METHOD":"DELETE"}')));
+  assert.ok(bodyOverridesMethod(json, Buffer.from('{"\\u005fMETHOD":"DELETE"}')));
+  assert.ok(!bodyOverridesMethod(json, Buffer.from('{"data":{"_METHOD":"nested is not read"}}')));
+  assert.ok(!bodyOverridesMethod(json, Buffer.from('not json')));
+  const multipart = overrideBodyKind('multipart/form-data; boundary=XX');
+  const mp = '--XX\r\nContent-Disposition: form-data; name="_METHOD"\r\n\r\nDELETE\r\n--XX--\r\n';
+  assert.ok(bodyOverridesMethod(multipart, Buffer.from(mp)));
+  assert.ok(!bodyOverridesMethod(multipart, Buffer.from(mp.replace('_METHOD', 'file'))));
+  assert.equal(overrideBodyKind('text/plain'), undefined);
+  assert.equal(overrideBodyKind(undefined), undefined);
+});
+
+test('streamed bodies are scanned for any spelling of _METHOD, across chunk boundaries', () => {
+  const flags = (kind: 'form' | 'json' | 'multipart', ...chunks: string[]): boolean => {
+    const scanner = new StreamedOverrideScanner(kind);
+    return chunks.map((c) => scanner.push(Buffer.from(c, 'latin1'))).some(Boolean);
+  };
+  for (const body of ['a=1&_METHOD=DELETE', 'a=1&%5FMETHOD=DELETE', '+METHOD=DELETE', '.METHOD=x', '%2eMETHOD=x', '%5F%4D%45%54%48%4F%44=DELETE']) {
+    assert.ok(flags('form', body), body);
+  }
+  assert.ok(flags('form', 'a=1&_MET', 'HOD=DELETE'), 'split across chunks');
+  assert.ok(flags('json', '{"\\u005fMETHOD":"DELETE"}'));
+  assert.ok(flags('json', '{"_\\u004dETHOD":"DELETE"}'));
+  assert.ok(flags('multipart', '--B\r\nContent-Disposition: form-data; name="_METHOD"\r\n'));
+  assert.ok(!flags('form', 'payment_method=card&method=x&METHOD=y'), 'lower case and bare METHOD are not overrides');
+  assert.ok(!flags('json', '{"name":"caf\\u00e9","data":"QUJD+/=="}'));
+  assert.ok(!flags('multipart', '--B\r\n\r\n\x00%45%4d%5f binary \xff'), 'escaped letters in binary parts are not flagged');
+});
+
+test('path patterns: * matches any run of characters, everything else literally', () => {
+  const re = compilePattern('/Api/V8/module/Accounts*');
+  assert.ok(re.test('/Api/V8/module/Accounts'));
+  assert.ok(re.test('/Api/V8/module/Accounts/1/relationships/contacts'));
+  assert.ok(!re.test('/Api/V8/module/Contacts'));
+  assert.ok(!compilePattern('/Api/V8/meta.json').test('/Api/V8/metaXjson'), '. is literal');
+});
+
+const policy = (overrides: Partial<ConstructorParameters<typeof AccessPolicy>[0]> = {}): AccessPolicy =>
+  new AccessPolicy({ allowedPathPrefixes: ['/Api/', '/legacy/Api/'], forwardTokenEndpoint: false, tokenPaths: ['/custom/token'], readOnly: false, ...overrides });
+
+test('global rules: allowed prefixes, never the token endpoint unless asked, read-only', () => {
+  const p = policy();
+  assert.deepEqual(p.check(undefined, 'GET', '/Api/V8/module/Accounts', '/Api/V8/module/Accounts'), { allowed: true });
+  assert.match(denied(p.check(undefined, 'GET', '/index.php', '/index.php')), /PROXY_ALLOWED_PATH_PREFIXES/);
+  assert.match(denied(p.check(undefined, 'GET', '/api/V8', '/api/V8')), /PROXY_ALLOWED_PATH_PREFIXES/);
+  assert.match(denied(p.check(undefined, 'GET', '/Api%2fV8', '/Api/V8')), /PROXY_ALLOWED_PATH_PREFIXES/, 'raw form must match too');
+  for (const path of ['/Api/access_token', '/Api/index.php/access_token', '/legacy/Api/access_token', '/legacy/Api/index.php/access_token', '/Api/Access_Token/']) {
+    assert.match(denied(p.check(undefined, 'POST', path, path)), /token endpoint/, path);
+  }
+  assert.match(denied(policy({ allowedPathPrefixes: ['/'] }).check(undefined, 'POST', '/custom/token', '/custom/token')), /token endpoint/);
+  assert.deepEqual(policy({ forwardTokenEndpoint: true }).check(undefined, 'POST', '/Api/access_token', '/Api/access_token'), { allowed: true });
+  const ro = policy({ readOnly: true });
+  assert.deepEqual(ro.check(undefined, 'GET', '/Api/V8/x', '/Api/V8/x'), { allowed: true });
+  assert.deepEqual(ro.check(undefined, 'OPTIONS', '/Api/V8/x', '/Api/V8/x'), { allowed: true });
+  assert.equal(denied(ro.check(undefined, 'DELETE', '/Api/V8/x', '/Api/V8/x')), 'PROXY_READ_ONLY');
+});
+
+test('caller rules: any allow rule may match; a refusal names the caller and its rules', () => {
+  const [spec] = parseClients(JSON.stringify([{ name: 'reporting', key: 'k'.repeat(16), allow: [{ methods: ['GET'], paths: ['/Api/V8/module/Accounts*'] }, { methods: ['POST'], paths: ['/Api/V8/module'] }] }]), () => '');
+  const caller = compileCaller(spec!);
+  const p = policy();
+  assert.deepEqual(p.check(caller, 'GET', '/Api/V8/module/Accounts/1', '/Api/V8/module/Accounts/1'), { allowed: true });
+  assert.deepEqual(p.check(caller, 'POST', '/Api/V8/module', '/Api/V8/module'), { allowed: true });
+  const rule = denied(p.check(caller, 'DELETE', '/Api/V8/module/Accounts/1', '/Api/V8/module/Accounts/1'));
+  assert.equal(rule, 'caller reporting allow rules [GET /Api/V8/module/Accounts*; POST /Api/V8/module]');
+  assert.ok(!p.check(caller, 'GET', '/Api/V8/module/Contacts', '/Api/V8/module/Contacts').allowed);
+});
+
+function denied(decision: ReturnType<AccessPolicy['check']>): string {
+  assert.equal(decision.allowed, false);
+  return decision.allowed ? '' : decision.rule;
+}
+
+test('token bucket: a burst, then one request per 1/rate seconds, with the wait until the next token', () => {
+  let now = 0;
+  const store = new TokenBucketStore(() => now);
+  // burst 3, 2 per second: full refill takes 1500 ms.
+  const take = (): { current: number; ttl: number } => store.take('reporting', 1500, 3);
+  assert.ok(take().current <= 3);
+  assert.ok(take().current <= 3);
+  assert.ok(take().current <= 3);
+  const refused = take();
+  assert.equal(refused.current, 4);
+  assert.equal(refused.ttl, 500);
+  now += 499;
+  assert.equal(take().current, 4);
+  now += 2;
+  assert.ok(take().current <= 3, 'one token after 500 ms');
+  assert.equal(take().current, 4);
+  now += 60_000;
+  for (let i = 0; i < 3; i++) assert.ok(take().current <= 3, 'the bucket never holds more than the burst');
+  assert.equal(take().current, 4);
+  assert.ok(store.take('other', 1500, 3).current <= 3, 'buckets are per caller');
+  // The store interface @fastify/rate-limit calls (route-level limits get a child store).
+  store.child().incr('reporting', (err, result) => {
+    assert.equal(err, null);
+    assert.ok((result?.current ?? 99) <= 3, 'a child store has its own buckets');
+  }, 1500, 3);
+});

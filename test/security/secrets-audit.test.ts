@@ -1,0 +1,260 @@
+/**
+ * Secrets audit (issue 4, point 7): run the suite's scenarios with distinctive secrets (client
+ * secrets, password, refresh token, inbound keys, a wrong password SuiteCRM echoes back) and
+ * scan everything the proxy puts out: every log line at trace level, every response status
+ * line, header and body, configuration error messages, the real process's stdout and stderr, and
+ * /_proxy/ endpoints (metrics included, whatever the branch serves there). Zero hits allowed, for
+ * those secrets and for every token value SuiteCRM issued (captured by a recording tap).
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { request as httpRequest, createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
+import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { rawRequest } from './raw-http.js';
+
+const CC_SECRET = 'AUDIT-cc-secret-Qm8Zt2';
+const PW_SECRET = 'AUDIT-pw-secret-Lr5Vn9';
+const PASSWORD = 'AUDIT-password-Hx4Wk7';
+const WRONG_PASSWORD = 'AUDIT-wrong-password-Jp3Ys6';
+const KEY_ETL = 'AUDIT-key-etl-4b7d1f9a3c';
+const KEY_REPORTING = 'AUDIT-key-reporting-8e2a6c0d';
+const KEY_WRONG = 'AUDIT-key-wrong-5f9b3d7e1a';
+const CLIENTS = JSON.stringify([
+  { name: 'etl', key: KEY_ETL },
+  { name: 'reporting', key: KEY_REPORTING, methods: ['GET'], paths: ['/Api/V8/module/Accounts*'], rateLimit: { perSecond: 0.01, burst: 3 } },
+]);
+const FIXED_SECRETS = [CC_SECRET, PW_SECRET, PASSWORD, WRONG_PASSWORD, KEY_ETL, KEY_REPORTING, KEY_WRONG];
+
+/** Every output the tests capture, and every token value SuiteCRM issued. */
+const output: string[] = [];
+const issuedTokens = new Set<string>();
+
+/**
+ * A pass-through HTTP server between the proxy and the double that records every token value in
+ * token responses, so the audit knows what to look for without trusting the proxy to tell it.
+ */
+async function startTokenTap(target: string): Promise<{ url: string; server: Server }> {
+  const upstream = new URL(target);
+  const server = createServer((req, res) => {
+    const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      const chunks: Buffer[] = [];
+      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+      answer.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (req.url?.includes('access_token')) {
+          try {
+            const doc = JSON.parse(body.toString('utf8')) as { access_token?: string; refresh_token?: string };
+            for (const token of [doc.access_token, doc.refresh_token]) if (token) issuedTokens.add(token);
+          } catch {
+            // Error bodies are not tokens.
+          }
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        res.end(body);
+      });
+    });
+    forward.on('error', () => res.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+function secretsToFind(): string[] {
+  const tokens = [...issuedTokens].flatMap((t) => {
+    // A JWT's signature alone is a leak too; so is a refresh token's tail.
+    const parts = t.split('.');
+    return parts.length === 3 ? [t, parts[2]!] : [t, t.slice(-40)];
+  });
+  return [...FIXED_SECRETS, ...tokens];
+}
+
+async function call(url: string, init: RequestInit = {}): Promise<Response> {
+  const res = await fetch(url, init);
+  const body = await res.text();
+  output.push(`${res.status} ${JSON.stringify([...res.headers])} ${body}`);
+  return new Response(body, { status: res.status, headers: res.headers });
+}
+
+async function raw(port: number, text: string): Promise<void> {
+  const res = await rawRequest(port, text);
+  output.push(`${res.status} ${JSON.stringify(res.headers)} ${res.body}`);
+}
+
+describe('secrets audit', () => {
+  let crm: FakeSuiteCrm;
+  let tap: { url: string; server: Server };
+  const proxies: RunningProxy[] = [];
+
+  before(async () => {
+    crm = await startFakeSuiteCrm({
+      clients: [
+        { id: 'audit-cc', secret: CC_SECRET, grant: 'client_credentials', userId: '7' },
+        { id: 'audit-pw', secret: PW_SECRET, grant: 'password' },
+      ],
+      users: [{ id: '7', username: 'auditor', password: PASSWORD }],
+    });
+    tap = await startTokenTap(crm.url);
+  });
+
+  after(async () => {
+    for (const proxy of proxies) await proxy.close();
+    tap.server.closeAllConnections();
+    await new Promise((resolve) => tap.server.close(resolve));
+    await crm.close();
+  });
+
+  async function proxyWith(env: Record<string, string>): Promise<RunningProxy> {
+    const proxy = await startProxy(tap.url, { LOG_LEVEL: 'trace', PROXY_CLIENTS: CLIENTS, ...env });
+    proxies.push(proxy);
+    return proxy;
+  }
+
+  const PW = { SUITECRM_GRANT_TYPE: 'password', SUITECRM_CLIENT_ID: 'audit-pw', SUITECRM_CLIENT_SECRET: PW_SECRET, SUITECRM_USERNAME: 'auditor', SUITECRM_PASSWORD: PASSWORD };
+
+  test('scenario: password grant, callers, refusals, rate limits, hostile input, revocation and replay', async () => {
+    const proxy = await proxyWith(PW);
+    const port = Number(new URL(proxy.url).port);
+    const etl = { 'x-proxy-key': KEY_ETL };
+    assert.equal((await call(`${proxy.url}/Api/V8/module/Accounts`, { headers: etl })).status, 200);
+    assert.equal((await call(`${proxy.url}/Api/V8/module`, { method: 'POST', headers: { ...etl, 'content-type': 'application/vnd.api+json' }, body: JSON.stringify({ data: { type: 'Accounts', attributes: { name: 'Audit Ltd' } } }) })).status, 201);
+    assert.equal((await call(`${proxy.url}/Api/V8/module/Accounts`, { headers: { authorization: `Bearer ${KEY_WRONG}` } })).status, 401);
+    assert.equal((await call(`${proxy.url}/Api/V8/module/Contacts`, { headers: { authorization: `Bearer ${KEY_REPORTING}` } })).status, 403);
+    for (let i = 0; i < 4; i++) await call(`${proxy.url}/Api/V8/module/Accounts`, { headers: { 'x-proxy-key': KEY_REPORTING } });
+    assert.ok(proxy.logEvents('rate_limited').length >= 1);
+    // Issue 8: answered locally; audit-pw is SuiteCRM's client, not a caller's, so SuiteCRM's "unknown client" 500.
+    assert.equal((await call(`${proxy.url}/Api/access_token`, { method: 'POST', headers: { ...etl, 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=password&client_id=audit-pw&client_secret=${PW_SECRET}&username=auditor&password=${PASSWORD}` })).status, 500);
+    await raw(port, `GET http://evil.example/Api/V8 HTTP/1.1\r\nHost: x\r\nX-Proxy-Key: ${KEY_ETL}\r\n\r\n`);
+    await raw(port, `GET /Api/V8/module/Accounts HTTP/1.1\r\nHost: x\r\nX-Proxy-Key: ${KEY_ETL}\r\nX-Big: ${'b'.repeat(17_000)}\r\n\r\n`);
+    await raw(port, `POST /Api/V8/module HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY_ETL}\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`);
+    await raw(port, `POST /Api/V8/module HTTP/1.1\r\nHost: x\r\nX-Proxy-Key: ${KEY_ETL}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 40\r\n\r\n_METHOD=DELETE&password=${PASSWORD.slice(0, 16)}`);
+    // Every token dies: the proxy gets 401, refreshes (rotating the refresh token) and replays.
+    crm.revokeAll();
+    assert.equal((await call(`${proxy.url}/Api/V8/module/Accounts`, { headers: etl })).status, 200);
+    // The refresh grant fails too (the 7.13.3-7.14.4 bug): fallback to the password grant.
+    crm.faults.refreshInvalidClientBug = true;
+    crm.revokeAll();
+    assert.equal((await call(`${proxy.url}/Api/V8/module/Accounts`, { headers: etl })).status, 200);
+    crm.faults.refreshInvalidClientBug = false;
+    for (const path of ['/_proxy/healthz', '/_proxy/readyz', '/_proxy/metrics']) await call(`${proxy.url}${path}`);
+    output.push(...proxy.logs);
+    assert.ok(issuedTokens.size >= 3, `the tap saw the tokens SuiteCRM issued (${issuedTokens.size})`);
+  });
+
+  test('scenario: wrong password (SuiteCRM echoes it in a 500) and broken token endpoints', async () => {
+    const proxy = await proxyWith({ ...PW, SUITECRM_PASSWORD: WRONG_PASSWORD, CREDENTIALS_RETRY_SECONDS: '60' });
+    const res = await call(`${proxy.url}/Api/V8/module/Accounts`, { headers: { 'x-proxy-key': KEY_ETL } });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('x-suitecrm-proxy-error'), 'CREDENTIALS_REJECTED');
+    await call(`${proxy.url}/_proxy/readyz`);
+    output.push(...proxy.logs);
+
+    for (const fault of ['html500', 'garbage', 'error500'] as const) {
+      const broken = await proxyWith({ SUITECRM_CLIENT_ID: 'audit-cc', SUITECRM_CLIENT_SECRET: CC_SECRET, TOKEN_RETRY_MAX_SECONDS: '0.05' });
+      crm.faults.tokenEndpoint = fault;
+      try {
+        await call(`${broken.url}/Api/V8/module/Accounts`, { headers: { 'x-proxy-key': KEY_ETL } });
+        await call(`${broken.url}/_proxy/readyz`);
+      } finally {
+        crm.faults.tokenEndpoint = 'ok';
+      }
+      output.push(...broken.logs);
+    }
+  });
+
+  test('scenario: refresh_token grant bootstrapped from a refresh token the user supplies', async () => {
+    const bootstrap = await fetch(`${tap.url}/Api/access_token`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'password', client_id: 'audit-pw', client_secret: PW_SECRET, username: 'auditor', password: PASSWORD }).toString(),
+    });
+    const { refresh_token: refreshToken } = (await bootstrap.json()) as { refresh_token: string };
+    assert.ok(issuedTokens.has(refreshToken));
+    const proxy = await proxyWith({ SUITECRM_GRANT_TYPE: 'refresh_token', SUITECRM_CLIENT_ID: 'audit-pw', SUITECRM_CLIENT_SECRET: PW_SECRET, SUITECRM_REFRESH_TOKEN: refreshToken });
+    assert.equal((await call(`${proxy.url}/Api/V8/module/Accounts`, { headers: { 'x-proxy-key': KEY_ETL } })).status, 200);
+    output.push(...proxy.logs);
+  });
+
+  test('scenario: configuration errors never echo a secret', () => {
+    const base = { SUITECRM_URL: 'https://crm.example.com', SUITECRM_CLIENT_ID: 'audit-cc', SUITECRM_CLIENT_SECRET: CC_SECRET };
+    const bad: Record<string, string>[] = [
+      { PROXY_CLIENTS: `[{"name":"etl","key":"${KEY_ETL}"` },
+      { PROXY_CLIENTS: `[{"name":"etl","key":"${KEY_ETL}","methods":"GET"}]` },
+      { PROXY_CLIENTS: `[{"name":"a","key":"${KEY_ETL}"},{"name":"b","key":"${KEY_ETL}"}]` },
+      { PROXY_CLIENTS: `{"etl":{"key":"${KEY_ETL}","unknown":"${KEY_REPORTING}"}}` },
+      { SUITECRM_URL: `https://auditor:${PASSWORD}@crm.example.com` },
+      { SUITECRM_GRANT_TYPE: 'password', SUITECRM_USERNAME: 'auditor', SUITECRM_PASSWORD: PASSWORD, PROXY_PORT: 'eighty' },
+      { SUITECRM_GRANT_TYPE: 'password', SUITECRM_USERNAME: 'auditor', SUITECRM_PASSWORD_FILE: '/run/secrets/pw', SUITECRM_PASSWORD: PASSWORD },
+      { PROXY_HOST: '0.0.0.0' },
+    ];
+    for (const env of bad) {
+      let caught: unknown;
+      try {
+        loadConfig({ ...base, ...env }, () => KEY_WRONG);
+      } catch (err) {
+        caught = err;
+      }
+      assert.ok(caught instanceof ConfigError, `expected a ConfigError for ${Object.keys(env).join(',')}`);
+      output.push(caught.message, String(caught.stack));
+    }
+  });
+
+  test('scenario: the real process, from start-up to shutdown, with a bad and a good configuration', async () => {
+    const main = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+    const env = {
+      PATH: process.env.PATH ?? '', SUITECRM_URL: tap.url, ...PW, PROXY_CLIENTS: CLIENTS, PROXY_PORT: '0', LOG_LEVEL: 'trace',
+    };
+    const run = (extra: Record<string, string>, untilListening: boolean): Promise<{ text: string; port: number | undefined }> => new Promise((resolve) => {
+      const child = spawn(process.execPath, [main], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      let port: number | undefined;
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const onData = (chunk: Buffer): void => {
+        text += chunk.toString('utf8');
+        const match = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(text);
+        if (untilListening && match && port === undefined) {
+          port = Number(match[1]);
+          void (async () => {
+            for (const key of [KEY_ETL, KEY_WRONG]) await call(`http://127.0.0.1:${port}/Api/V8/module/Accounts`, { headers: { authorization: `Bearer ${key}` } });
+            child.kill('SIGTERM');
+          })();
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.on('close', () => {
+        clearTimeout(timer);
+        resolve({ text, port });
+      });
+    });
+    // No PROXY_CLIENTS and a non-loopback host: refused at start-up (nothing ever listens off loopback).
+    const failed = await run({ PROXY_HOST: '0.0.0.0', PROXY_CLIENTS: '' }, false);
+    assert.match(failed.text, /PROXY_CLIENTS/);
+    const served = await run({}, true);
+    assert.ok(served.port !== undefined, `the process listened: ${served.text.slice(0, 300)}`);
+    assert.match(served.text, /"caller":"etl"/);
+    output.push(failed.text, served.text);
+    // --check-config prints what it found, step by step: with good and with wrong credentials.
+    for (const extra of [{}, { SUITECRM_PASSWORD: WRONG_PASSWORD }]) {
+      const check = spawnSync(process.execPath, [main, '--check-config'], { env: { ...env, ...extra }, encoding: 'utf8', timeout: 20_000 });
+      assert.ok(check.stdout.length + check.stderr.length > 0, 'check-config printed something');
+      output.push(check.stdout, check.stderr);
+    }
+  });
+
+  test('zero hits: no secret and no issued token appears in any captured output', () => {
+    assert.ok(output.length > 50, `enough output was captured (${output.length} items)`);
+    const haystack = output.join('\n');
+    const hits = secretsToFind().filter((secret) => haystack.includes(secret));
+    for (const hit of hits) {
+      const at = haystack.indexOf(hit);
+      // Shows where, with the secret itself cut out.
+      process.stderr.write(`leak context: ${haystack.slice(Math.max(0, at - 200), at)}<SECRET>\n`);
+    }
+    assert.deepEqual(hits.map((h) => `${h.slice(0, 12)}... (${h.length} chars)`), [], 'secrets found in captured output');
+  });
+});
