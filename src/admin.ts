@@ -42,6 +42,9 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
         status: 'ready',
         grant: token.grant,
         tokenExpiresInSeconds: Math.max(0, Math.round((status.expiresInMs ?? 0) / 1000)),
+        // Informational only: readiness never fails because a shared token store is down.
+        tokenStore: status.tokenStore,
+        tokenStoreShared: status.tokenStoreShared,
       },
     }));
   });

@@ -16,11 +16,12 @@ import { loggerOptions } from './logging.js';
 import { installMetrics, ProxyMetrics } from './metrics.js';
 import { requestToken } from './oauth/grant.js';
 import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
+import { tokenStoreFor } from './oauth/store-factory.js';
 import { proxyPlugin } from './proxy/plugin.js';
 import { securityPlugin } from './security/plugin.js';
 import { serverOptions } from './security/server-options.js';
 import { installDrainGuard } from './shutdown.js';
-import { upstreamTlsOptions } from './upstream-tls.js';
+import { logTlsWarnings, upstreamTlsOptions } from './upstream-tls.js';
 
 export interface AppOptions {
   /** A ready pino logger (tests pass one that writes to a sink). */
@@ -66,13 +67,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   const origin = config.suitecrmUrl.origin;
-  const connect = { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config, logger) };
+  logTlsWarnings(config, logger);
+  const connect = { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) };
   const apiPool = new Pool(origin, { connections: config.upstreamConnections, connect, keepAliveTimeout: 4_000, keepAliveTimeoutThreshold: 1_000 });
   // Token requests get their own small pool so they never queue behind slow API calls.
   const tokenPool = new Pool(origin, { connections: 2, connect });
 
   const metrics = new ProxyMetrics();
+  const store = tokenStoreFor(config, credentialKey(config), logger, options.now);
   const tokens = new TokenManager({
+    store,
     grantType: config.grantType,
     initialRefreshToken: config.refreshToken,
     refreshMarginMs: config.refreshMarginMs,
@@ -140,7 +144,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   app.addHook('onClose', async () => {
-    await Promise.all([apiPool.close(), tokenPool.close()]);
+    await Promise.all([apiPool.close(), tokenPool.close(), store.close()]);
   });
   return app;
 }

@@ -10,6 +10,7 @@ import { ConfigError, loadConfig, type Config, type Env, type FileReader } from 
 import { SETTINGS, type SettingSpec } from './config/settings.js';
 import { networkErrorCode } from './errors.js';
 import { requestToken, tokenEndpoint, TokenRequestError, type Token } from './oauth/grant.js';
+import { tlsWarnings, upstreamTlsOptions } from './upstream-tls.js';
 
 export interface CheckInput {
   /** The process environment (without the config file). */
@@ -63,6 +64,16 @@ function warnAboutInlineSecrets(input: CheckInput, print: Print): void {
     // The file was read a moment ago; a failing stat only loses the mode detail.
   }
   print(`warning: ${input.configPath} holds ${inline.join(', ')} in plain text${readable}; prefer ${inline[0]}_FILE naming a file only the proxy can read`);
+}
+
+function printTls(config: Config, print: Print): void {
+  if (config.suitecrmUrl.protocol !== 'https:') {
+    print('tls: none (SUITECRM_URL uses http; tokens and credentials cross the network in clear text unless SuiteCRM is on this host)');
+  } else if (config.suitecrmTlsInsecure) {
+    print('tls: WARNING: SUITECRM_TLS_INSECURE=true, SuiteCRM\'s certificate is NOT verified');
+  } else {
+    print(`tls: certificates verified against the public CAs${config.suitecrmCa !== undefined ? ' and SUITECRM_CA_FILE' : ''}`);
+  }
 }
 
 async function tryToken(config: Config, pool: Pool, print: Print): Promise<Token | undefined> {
@@ -141,7 +152,9 @@ export async function checkConfig(input: CheckInput, print: Print, printError: P
     print('result: OK (settings valid; token request not tried)');
     return 0;
   }
-  const pool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs } });
+  printTls(config, print);
+  for (const warning of tlsWarnings(config)) print(`warning: ${warning.message}`);
+  const pool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) } });
   try {
     const token = await tryToken(config, pool, print);
     if (!token) {

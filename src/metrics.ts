@@ -17,6 +17,8 @@ import type { TokenHooks, TokenManager } from './oauth/token-manager.js';
 import { PROXIED_METHODS } from './proxy/plugin.js';
 
 export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
+/** The proxy's own endpoints, which are not counted as proxied requests. */
+const ADMIN_PATHS = `${ADMIN_PREFIX}/`;
 const PREFIX = 'suitecrm_proxy_';
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
@@ -59,6 +61,8 @@ export class ProxyMetrics {
   private readonly tokenRequestSeconds: Histogram<'grant'>;
   private readonly refreshesAhead: Counter;
   private readonly invalidations: Counter;
+  private readonly storeFallbacks: Counter;
+  private readonly adoptions: Counter;
 
   /** Bound once, so a request adds a listener without allocating a closure. */
   readonly requestEnded = (): void => {
@@ -97,6 +101,12 @@ export class ProxyMetrics {
     this.invalidations = new Counter({
       name: `${PREFIX}token_invalidations_total`, help: 'Tokens dropped because SuiteCRM answered 401 for them.', registers,
     });
+    this.storeFallbacks = new Counter({
+      name: `${PREFIX}token_store_fallbacks_total`, help: 'Times the shared token store (Redis) could not be used and this replica renewed its token alone.', registers,
+    });
+    this.adoptions = new Counter({
+      name: `${PREFIX}token_adopted_total`, help: 'Tokens taken over from the shared store (renewed by another replica) instead of requested from SuiteCRM.', registers,
+    });
     // Gauges are read only when scraped; `collect` runs with the gauge as `this`.
     const tokenStatus = () => this.tokens?.status();
     const inFlight = () => this.inFlight;
@@ -105,6 +115,13 @@ export class ProxyMetrics {
       collect() {
         const status = tokenStatus();
         this.set(status?.expiresInMs === undefined ? 0 : Math.max(0, status.expiresInMs / 1000));
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}token_store_fallback`, help: '1 while the shared token store (TOKEN_STORE=redis) is unusable and this replica renews alone, else 0.', registers,
+      collect() {
+        const status = tokenStatus();
+        this.set(status !== undefined && status.tokenStore !== 'memory' && !status.tokenStoreShared ? 1 : 0);
       },
     });
     new Gauge({
@@ -131,6 +148,14 @@ export class ProxyMetrics {
         this.invalidations.inc();
         extra.tokenInvalidated?.();
       },
+      tokenStoreFallback: (reason: string) => {
+        this.storeFallbacks.inc();
+        extra.tokenStoreFallback?.(reason);
+      },
+      tokenAdopted: () => {
+        this.adoptions.inc();
+        extra.tokenAdopted?.();
+      },
     };
   }
 
@@ -144,14 +169,14 @@ export class ProxyMetrics {
   }
 
   requestStarted(request: FastifyRequest, reply: FastifyReply): void {
-    if (request.url.startsWith(ADMIN_PREFIX)) return;
+    if (request.url.startsWith(ADMIN_PATHS)) return;
     this.inFlight += 1;
     // 'close' fires once whether the response finished or the client went away.
     reply.raw.on('close', this.requestEnded);
   }
 
   requestAnswered(request: FastifyRequest, reply: FastifyReply): void {
-    if (request.url.startsWith(ADMIN_PREFIX)) return;
+    if (request.url.startsWith(ADMIN_PATHS)) return;
     this.requests.inc(requestSeries(request.method, reply.statusCode), request.caller || '-');
     const outcome = request.proxyOutcome;
     if (outcome === null) return;

@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { decodeStoreKey } from '../oauth/token-crypto.js';
 import { securityConfig, SecuritySettingError, type SecurityConfig } from '../security/config.js';
-import { SETTINGS, type GrantType, type SettingName, type SettingSpec } from './settings.js';
+import { SETTINGS, type GrantType, type SettingName, type SettingSpec, type TokenStoreKind } from './settings.js';
 
 export interface Config {
   readonly suitecrmUrl: URL;
@@ -34,6 +35,13 @@ export interface Config {
   readonly security: SecurityConfig;
   /** Local tokens for OAuth-speaking legacy tools (src/legacy-oauth/). */
   readonly localTokens: { readonly accessTtlMs: number; readonly refreshTtlMs: number; readonly maxSessions: number; readonly maxLoginFailuresPerMinute: number };
+  readonly tokenStore: TokenStoreKind;
+  /** Set when tokenStore is redis. */
+  readonly redisUrl: string | undefined;
+  /** 32-byte AES-256-GCM key; set when tokenStore is redis. */
+  readonly tokenStoreKey: Buffer | undefined;
+  readonly tokenStorePrefix: string;
+  readonly redisCommandTimeoutMs: number;
 }
 
 /** A bad setting: the message names it and says what is expected, never echoing a secret. */
@@ -179,6 +187,29 @@ function readCaFile(path: string, readFile: FileReader): string {
   return pem;
 }
 
+/** TOKEN_STORE=redis needs a redis(s):// URL and a well-formed key; neither is ever echoed. */
+function redisSettings(p: Map<SettingName, Parsed>): { redisUrl: string | undefined; tokenStoreKey: Buffer | undefined } {
+  if (p.get('TOKEN_STORE') !== 'redis') return { redisUrl: undefined, tokenStoreKey: undefined };
+  const redisUrl = required(p, 'REDIS_URL', 'when TOKEN_STORE=redis, e.g. redis://redis:6379');
+  let url: URL | undefined;
+  try {
+    url = new URL(redisUrl);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    throw new ConfigError('REDIS_URL', 'expected redis://[:password@]host[:port][/db] or rediss://... (the value is not shown: it may hold a password)');
+  }
+  const keyText = required(p, 'TOKEN_STORE_KEY', 'when TOKEN_STORE=redis: 32 random bytes as 64 hex characters (openssl rand -hex 32) or base64 (openssl rand -base64 32)');
+  const tokenStoreKey = decodeStoreKey(keyText);
+  if (tokenStoreKey === undefined) {
+    throw new ConfigError('TOKEN_STORE_KEY', `expected 32 random bytes as 64 hex characters (openssl rand -hex 32) or 44 base64 characters (openssl rand -base64 32); got ${keyText.trim().length} characters that are neither`);
+  }
+  const prefix = p.get('TOKEN_STORE_PREFIX') as string;
+  if (/[\s{}]/.test(prefix)) throw new ConfigError('TOKEN_STORE_PREFIX', 'must not contain spaces or braces');
+  return { redisUrl, tokenStoreKey };
+}
+
 export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   const p = parseSettings(env, readFile);
   const url = p.get('SUITECRM_URL');
@@ -208,6 +239,7 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     if (err instanceof SecuritySettingError) throw new ConfigError(err.setting, err.message);
     throw err;
   }
+  const { redisUrl, tokenStoreKey } = redisSettings(p);
   return Object.freeze({
     suitecrmUrl: url,
     basePath: url.pathname === '/' ? '' : url.pathname,
@@ -240,5 +272,10 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
       maxSessions: p.get('LOCAL_TOKEN_MAX_SESSIONS') as number,
       maxLoginFailuresPerMinute: p.get('LOCAL_LOGIN_FAILURES_PER_MINUTE') as number,
     }),
+    tokenStore: p.get('TOKEN_STORE') as TokenStoreKind,
+    redisUrl,
+    tokenStoreKey,
+    tokenStorePrefix: p.get('TOKEN_STORE_PREFIX') as string,
+    redisCommandTimeoutMs: seconds('REDIS_COMMAND_TIMEOUT_SECONDS'),
   });
 }

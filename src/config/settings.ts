@@ -24,6 +24,9 @@ export interface SettingSpec {
 export const GRANT_TYPES = ['client_credentials', 'password', 'refresh_token'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
+export const TOKEN_STORES = ['memory', 'redis'] as const;
+export type TokenStoreKind = (typeof TOKEN_STORES)[number];
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const SETTINGS = [
@@ -97,6 +100,16 @@ export const SETTINGS = [
     doc: 'Longest pause between retries after transient token endpoint failures (exponential backoff with jitter).' },
   { env: 'CREDENTIALS_RETRY_SECONDS', type: 'seconds', group: 'Tokens', default: '60', min: 0.01, max: 86400,
     doc: 'Pause before trying again after SuiteCRM rejected the credentials (doubles up to 10x while they stay rejected).' },
+  { env: 'TOKEN_STORE', type: 'enum', group: 'Tokens', default: 'memory', choices: TOKEN_STORES,
+    doc: 'Where the token is kept: memory (this process) or redis (shared by every replica using the same REDIS_URL and credential).' },
+  { env: 'REDIS_URL', type: 'string', group: 'Tokens', secret: true,
+    doc: 'Redis for TOKEN_STORE=redis: redis://[:password@]host[:port][/db] or rediss:// for TLS. Secret because it may hold a password.' },
+  { env: 'TOKEN_STORE_KEY', type: 'string', group: 'Tokens', secret: true,
+    doc: 'AES-256-GCM key that encrypts tokens in Redis; required for TOKEN_STORE=redis, the same on every replica: 32 random bytes as 64 hex characters (openssl rand -hex 32) or base64 (openssl rand -base64 32).' },
+  { env: 'TOKEN_STORE_PREFIX', type: 'string', group: 'Tokens', default: 'suitecrm-auth-proxy',
+    doc: 'Prefix of the Redis keys of the token store.' },
+  { env: 'REDIS_COMMAND_TIMEOUT_SECONDS', type: 'seconds', group: 'Timeouts', default: '1', min: 0.05, max: 60,
+    doc: 'Timeout of one Redis command; a slower or unreachable Redis makes the replica renew its token alone until Redis answers again.' },
   { env: 'TOKEN_REQUEST_TIMEOUT_SECONDS', type: 'seconds', group: 'Timeouts', default: '10', min: 0.01, max: 600,
     doc: 'Timeout of one token request.' },
   { env: 'UPSTREAM_TIMEOUT_SECONDS', type: 'seconds', group: 'Timeouts', default: '60', min: 0.01, max: 3600,

@@ -4,6 +4,8 @@
  * the token endpoint fails, and decides when a 401 justifies a new token.
  *
  * The hot path is `current()`: synchronous, no promise, no allocation while the token is valid.
+ * Renewals go through a TokenStore (token-store.ts): in memory by default, or shared with other
+ * replicas (redis-store.ts); when a shared store fails, the manager renews alone meanwhile.
  */
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
@@ -11,12 +13,15 @@ import type { GrantType } from '../config/settings.js';
 import { ProxyError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
 import { TokenRequestError, type FailureClass, type GrantRequest, type Token } from './grant.js';
+import { isTokenStoreUnavailable, MemoryTokenStore, type StoredToken, type TokenStore } from './token-store.js';
 
 export interface CachedToken extends Token {
   /** Our clock: after this the token is not used any more. */
   readonly usableUntil: number;
   /** Our clock: from here on one background refresh runs while the token is still served. */
   readonly refreshAt: number;
+  /** Generation in the shared token store; undefined when the token is not shared. */
+  readonly generation?: number;
 }
 
 export type TokenFetcher = (request: GrantRequest) => Promise<Token>;
@@ -28,6 +33,10 @@ export interface TokenHooks {
   tokenRequest(grant: GrantType, outcome: 'success' | FailureClass, durationMs: number): void;
   refreshAhead(): void;
   tokenInvalidated(): void;
+  /** A renewal ran without the shared store because it was unusable (metric suitecrm_proxy_token_store_fallback). */
+  tokenStoreFallback(reason: string): void;
+  /** A renewal took the token another replica had obtained instead of asking SuiteCRM. */
+  tokenAdopted(): void;
 }
 
 export interface TokenManagerOptions {
@@ -43,6 +52,8 @@ export interface TokenManagerOptions {
   readonly now?: () => number;
   readonly random?: () => number;
   readonly hooks?: Partial<TokenHooks>;
+  /** Where renewals are coordinated; default: this process only. */
+  readonly store?: TokenStore;
 }
 
 export interface TokenFailure {
@@ -59,6 +70,11 @@ export interface TokenStatus {
   readonly renewing: boolean;
   readonly lastFailure: TokenFailure | undefined;
   readonly nextAttemptInMs: number;
+  /** `memory` or `redis`; tokenStoreShared is false while a shared store is unusable. */
+  readonly tokenStore: string;
+  readonly tokenStoreShared: boolean;
+  /** Renewals done without the shared store since start (suitecrm_proxy_token_store_fallback). */
+  readonly tokenStoreFallbacks: number;
 }
 
 /** First pause after a transient failure; doubles up to TOKEN_RETRY_MAX_SECONDS. */
@@ -91,8 +107,16 @@ export class TokenManager {
   private readonly random: () => number;
   private readonly log: Logger;
   private readonly key: string;
+  private readonly store: TokenStore;
   private inflight: Promise<CachedToken> | undefined;
+  /** Newest shared-store generation this process has seen (0: none). */
+  private generation = 0;
+  private storeFallbacks = 0;
   private refreshToken: string | undefined;
+  /** False while our refresh token came from a renewal the shared store never saw (an outage). */
+  private refreshTokenShared = false;
+  /** A second refresh token to try for this renewal: our unshared one when the store's is used. */
+  private spareRefreshToken: string | undefined;
   private failure: TokenFailure | undefined;
   private consecutiveFailures = 0;
   private nextAttemptAt = 0;
@@ -107,6 +131,8 @@ export class TokenManager {
     this.key = opts.credentialKey;
     this.refreshToken = opts.initialRefreshToken;
     this.cache = new LRUCache<string, CachedToken>({ max: 4, ttlResolution: 0, perf: { now: this.now } });
+    this.store = opts.store ?? new MemoryTokenStore();
+    this.store.onRenewed?.((generation) => this.announced(generation));
   }
 
   /** The token to use right now, or undefined. Starts a background refresh when it is due. */
@@ -136,12 +162,14 @@ export class TokenManager {
    * SuiteCRM answered 401 to a request that carried `token`. Returns true when the request may
    * be replayed (with whatever `get()` yields next), false when it must go back to the caller.
    */
-  rejected(token: Token): boolean {
+  rejected(token: Token & { readonly generation?: number }): boolean {
     if (this.now() < this.reauthBlockedUntil) return false;
     const cached = this.cache.get(this.key);
     if (cached !== undefined && cached.accessToken === token.accessToken) {
       // Only the still-current token is dropped: fifty 401s for it cause one renewal.
       this.cache.delete(this.key);
+      // The shared copy is dropped only if it is still this generation (never a newer token).
+      if (token.generation !== undefined) this.store.invalidate(token.generation);
       this.opts.hooks?.tokenInvalidated?.();
       this.log.info({ event: 'token_invalidated', grant: token.grant }, 'SuiteCRM rejected the access token (401); renewing it');
     }
@@ -175,6 +203,9 @@ export class TokenManager {
       renewing: this.inflight !== undefined,
       lastFailure: this.failure,
       nextAttemptInMs: Math.max(0, this.nextAttemptAt - now),
+      tokenStore: this.store.kind,
+      tokenStoreShared: this.store.shared(),
+      tokenStoreFallbacks: this.storeFallbacks,
     };
   }
 
@@ -189,20 +220,51 @@ export class TokenManager {
   }
 
   private async obtain(reason: RenewReason): Promise<CachedToken> {
-    const started = this.now();
     try {
-      let token: Token;
-      try {
-        token = await this.obtainOnce(reason);
-      } catch (err) {
-        const quick = err instanceof TokenRequestError && err.failureClass === 'transient' && this.now() - started < QUICK_RETRY_WINDOW_MS;
-        if (!quick) throw err;
-        await delay(QUICK_RETRY_DELAY_MS + Math.round(this.random() * QUICK_RETRY_DELAY_MS));
-        token = await this.obtainOnce(reason);
-      }
-      return this.store(token);
+      return this.keep(await this.renewThroughStore(reason));
     } catch (err) {
       throw this.fail(err);
+    }
+  }
+
+  /** The store renews (or hands out another replica's token); when it is unusable, renew alone. */
+  private async renewThroughStore(reason: RenewReason): Promise<StoredToken> {
+    const grant = (newestRefreshToken: string | undefined): Promise<Token> => this.grantWithQuickRetry(reason, newestRefreshToken);
+    try {
+      return await this.store.renew(this.generation, grant);
+    } catch (err) {
+      if (!isTokenStoreUnavailable(err)) throw err;
+      this.storeFallbacks += 1;
+      this.opts.hooks?.tokenStoreFallback?.(err.reason);
+      this.log.debug({ event: 'token_store_fallback', store: this.store.kind, cause: err.reason, reason }, 'renewing without the shared token store');
+      return { token: await grant(undefined), generation: undefined, source: 'granted' };
+    }
+  }
+
+  /** Another replica stored a newer token: take it now, before SuiteCRM revokes ours (rotation). */
+  private announced(generation: number): void {
+    if (generation <= this.generation || this.inflight !== undefined || !this.store.latest) return;
+    this.store.latest().then((stored) => {
+      if (stored?.generation !== undefined && stored.generation > this.generation && this.inflight === undefined) this.keep(stored);
+    }, () => { /* the next renewal consults the store anyway */ });
+  }
+
+  private async grantWithQuickRetry(reason: RenewReason, newestRefreshToken: string | undefined): Promise<Token> {
+    // The shared store's refresh token is the newest of the fleet: ours may have been rotated away.
+    // Ours stays as a spare only if the store never saw it (we renewed alone during an outage).
+    this.spareRefreshToken = undefined;
+    if (newestRefreshToken !== undefined && newestRefreshToken !== this.refreshToken) {
+      if (!this.refreshTokenShared) this.spareRefreshToken = this.refreshToken;
+      this.refreshToken = newestRefreshToken;
+    }
+    const started = this.now();
+    try {
+      return await this.obtainOnce(reason);
+    } catch (err) {
+      const quick = err instanceof TokenRequestError && err.failureClass === 'transient' && this.now() - started < QUICK_RETRY_WINDOW_MS;
+      if (!quick) throw err;
+      await delay(QUICK_RETRY_DELAY_MS + Math.round(this.random() * QUICK_RETRY_DELAY_MS));
+      return this.obtainOnce(reason);
     }
   }
 
@@ -213,7 +275,9 @@ export class TokenManager {
         return await this.request({ grant: 'refresh_token', refreshToken: this.refreshToken }, reason);
       } catch (err) {
         if (!(err instanceof TokenRequestError) || err.failureClass !== 'refresh_rejected') throw err;
-        this.refreshToken = undefined;
+        this.refreshToken = this.spareRefreshToken;
+        this.spareRefreshToken = undefined;
+        if (this.refreshToken !== undefined) return this.obtainOnce(reason);
         if (this.opts.grantType === 'refresh_token') {
           throw new TokenRequestError('rejected', err.reason,
             'SuiteCRM rejected the refresh token and the refresh_token grant has nothing to fall back to; supply a new SUITECRM_REFRESH_TOKEN or use SUITECRM_GRANT_TYPE=password', err.status);
@@ -241,19 +305,30 @@ export class TokenManager {
     }
   }
 
-  private store(token: Token): CachedToken {
+  private keep({ token, generation, source }: StoredToken): CachedToken {
     // Refresh tokens rotate: keep the newest, and keep the old one only if none came back.
-    if (token.refreshToken !== undefined) this.refreshToken = token.refreshToken;
-    const cached = scheduleFor(token, this.opts.refreshMarginMs);
+    if (token.refreshToken !== undefined) {
+      this.refreshToken = token.refreshToken;
+      this.refreshTokenShared = generation !== undefined;
+    }
+    if (generation !== undefined) this.generation = Math.max(this.generation, generation);
+    const cached: CachedToken = { ...scheduleFor(token, this.opts.refreshMarginMs), generation };
     const ttl = Math.max(1, Math.floor(cached.usableUntil - this.now()));
     this.cache.set(this.key, cached, { ttl });
     if (this.failure) this.log.info({ event: 'token_recovered', grant: token.grant }, 'token endpoint recovered');
     this.failure = undefined;
     this.consecutiveFailures = 0;
     this.nextAttemptAt = 0;
+    if (source === 'adopted') {
+      this.opts.hooks?.tokenAdopted?.();
+      this.log.info({ event: 'token_adopted', grant: token.grant, generation, expiresInSeconds: Math.round((cached.usableUntil - this.now()) / 1000) },
+        'using the SuiteCRM access token another replica obtained');
+      return cached;
+    }
     this.log.info({
       event: 'token_obtained', grant: token.grant, expiresInSeconds: Math.round(token.lifetimeMs / 1000),
       expiresInReported: token.expiresInReported, refreshInSeconds: Math.round((cached.refreshAt - this.now()) / 1000),
+      store: this.store.kind, generation,
     }, token.expiresInReported ? 'obtained a SuiteCRM access token' : 'obtained a SuiteCRM access token without a usable expires_in; assuming a short lifetime');
     return cached;
   }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { startFakeSuiteCrm } from '../support/fake-suitecrm/server.js';
 import { DEFAULT_CLIENTS, DEFAULT_USERS, type FakeSuiteCrm } from '../support/fake-suitecrm/types.js';
 import { freePort } from '../support/free-port.js';
+import { makeTestPki, startTlsForwarder } from '../support/tls.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 const CC = DEFAULT_CLIENTS.find((c) => c.grant === 'client_credentials')!;
@@ -175,4 +176,26 @@ test('the proxy starts from a config file, with the environment overriding it', 
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
   for (const secret of SECRETS) assert.ok(!output.includes(secret));
+});
+
+test('--check-config uses the proxy TLS settings: a private CA via SUITECRM_CA_FILE, and says so', async (t) => {
+  const pki = makeTestPki();
+  t.after(() => pki.remove());
+  const https = await startTlsForwarder(pki, crm.port);
+  t.after(() => https.close());
+  const url = `https://127.0.0.1:${https.port}`;
+
+  const trusted = await runMain(['--check-config'], ccEnv({ SUITECRM_URL: url, SUITECRM_CA_FILE: pki.caFile }));
+  assert.equal(trusted.code, 0, trusted.stdout);
+  assert.match(trusted.stdout, /^tls: certificates verified against the public CAs and SUITECRM_CA_FILE$/m);
+  assert.match(trusted.stdout, /^result: OK$/m);
+
+  const untrusted = await runMain(['--check-config'], ccEnv({ SUITECRM_URL: url }));
+  assert.equal(untrusted.code, 1);
+  assert.match(untrusted.stdout, /^token: FAILED .*SUITECRM_CA_FILE/m);
+
+  const insecure = await runMain(['--check-config'], ccEnv({ SUITECRM_URL: url, SUITECRM_TLS_INSECURE: 'true' }));
+  assert.equal(insecure.code, 0, insecure.stdout);
+  assert.match(insecure.stdout, /^tls: WARNING: SUITECRM_TLS_INSECURE=true, SuiteCRM's certificate is NOT verified$/m);
+  for (const run of [trusted, untrusted, insecure]) assertNoSecrets(run);
 });

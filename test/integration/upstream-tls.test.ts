@@ -1,10 +1,12 @@
 /**
  * TLS to SuiteCRM, against the SuiteCRM double behind a TLS-terminating forwarder whose
  * certificate is signed by a CA made for this test: verified by default, SUITECRM_CA_FILE
- * trusts the private CA, SUITECRM_TLS_INSECURE=true skips verification with a warning.
+ * trusts the private CA, SUITECRM_TLS_INSECURE=true skips verification with a warning; the proxy
+ * and --check-config behave alike.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { checkConfig } from '../../src/check-config.js';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { CC_ENV, startProxy } from '../support/proxy-harness.js';
 import { makeTestPki, startTlsForwarder, type TestPki, type TlsForwarder } from '../support/tls.js';
@@ -73,4 +75,22 @@ test('TLS settings with an http SUITECRM_URL are reported as ignored', async (t)
   t.after(() => proxy.close());
   assert.equal(proxy.logEvents('tls_settings_ignored').length, 1);
   assert.equal(proxy.logEvents('tls_verification_disabled').length, 0);
+});
+
+test('--check-config uses the same TLS settings: fails clearly without the CA, passes with it', async () => {
+  const run = async (extra: Record<string, string>) => {
+    const env = { SUITECRM_URL: `https://127.0.0.1:${https.port}`, ...CC_ENV, ...extra };
+    const lines: string[] = [];
+    const code = await checkConfig({ env, fileValues: {}, configPath: undefined, merged: env }, (l) => lines.push(l), (l) => lines.push(l));
+    return { code, text: lines.join('\n') };
+  };
+  const untrusted = await run({});
+  assert.equal(untrusted.code, 1);
+  assert.match(untrusted.text, /token: FAILED \(misconfigured: UNABLE_TO_\w+\).*SUITECRM_CA_FILE/);
+  const trusted = await run({ SUITECRM_CA_FILE: pki.caFile });
+  assert.equal(trusted.code, 0, trusted.text);
+  const insecure = await run({ SUITECRM_TLS_INSECURE: 'true' });
+  assert.equal(insecure.code, 0, insecure.text);
+  assert.match(insecure.text, /warning: SUITECRM_TLS_INSECURE=true: the proxy does NOT verify/);
+  for (const result of [untrusted, trusted, insecure]) assert.ok(!result.text.includes(CC_ENV.SUITECRM_CLIENT_SECRET));
 });

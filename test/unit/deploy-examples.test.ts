@@ -31,7 +31,7 @@ const PROXY = 'suitecrm-auth-proxy';
 function assertKnownSettings(names: Iterable<string>, where: string): void {
   for (const name of names) {
     const base = name.endsWith('_FILE') ? name.slice(0, -'_FILE'.length) : name;
-    assert.ok(SETTING_NAMES.has(base), `${where}: ${name} is not a setting in src/config/settings.ts`);
+    assert.ok(SETTING_NAMES.has(name) || SETTING_NAMES.has(base), `${where}: ${name} is not a setting in src/config/settings.ts`);
     assert.ok(!SECRET_NAMES.has(name), `${where}: secret ${name} is set in plain text; use ${name}_FILE`);
   }
 }
@@ -77,7 +77,8 @@ test('compose: the proxy is a sidecar with its secret from a file and only real 
   assert.equal(config.host, '127.0.0.1');
   const app = Object.entries(compose.services).find(([name]) => name !== PROXY);
   assert.equal(app?.[1].network_mode, `service:${PROXY}`, 'the sample service shares the proxy network namespace');
-  assert.ok(proxy.stop_grace_period, 'a stop grace period longer than the drain time');
+  const grace = /^(\d+)s$/.exec(proxy.stop_grace_period ?? '')?.[1];
+  assert.ok(Number(grace) * 1000 > config.shutdownTimeoutMs, 'stop_grace_period is longer than SHUTDOWN_TIMEOUT_SECONDS, so the drain ends before SIGKILL');
 });
 
 interface Probe { httpGet?: { path?: string; port?: string | number }; timeoutSeconds?: number }
@@ -92,6 +93,7 @@ interface PodSpec {
   initContainers?: Container[]; containers: Container[];
   volumes?: Array<{ name: string; secret?: { secretName: string } }>;
   securityContext?: { fsGroup?: number };
+  terminationGracePeriodSeconds?: number;
 }
 
 test('kubernetes: sidecar probes hit /_proxy/readyz and /_proxy/healthz, secrets are mounted files', async () => {
@@ -129,6 +131,7 @@ test('kubernetes: sidecar probes hit /_proxy/readyz and /_proxy/healthz, secrets
   assert.ok((proxy.readinessProbe?.timeoutSeconds ?? 1) * 1000 >= config.tokenRequestTimeoutMs + 1000, 'readiness timeout covers one token request');
   assert.notEqual(config.host, '127.0.0.1', 'kubelet probes reach the pod IP, so the proxy listens beyond loopback');
   assert.ok(docs.some((d) => d.kind === 'NetworkPolicy'), 'a NetworkPolicy keeps other pods off the proxy port');
+  assert.ok((pod.terminationGracePeriodSeconds ?? 30) * 1000 > config.shutdownTimeoutMs, 'terminationGracePeriodSeconds outlasts the drain');
 });
 
 test('systemd: Environment= names are settings, the secret comes from a credential file', () => {
@@ -140,7 +143,9 @@ test('systemd: Environment= names are settings, the secret comes from a credenti
   assert.match(env.SUITECRM_CLIENT_SECRET_FILE ?? '', /^%d\//, 'the secret is a LoadCredential= file');
   assert.match(unit, /^LoadCredential=suitecrm_client_secret:/m);
   assert.match(unit, /^ExecStart=.*suitecrm-auth-proxy --config %d\/config\.yaml$/m);
-  assert.match(unit, /^TimeoutStopSec=\d+$/m);
+  const stopSeconds = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)?.[1]);
+  const config = loadWithMountedSecrets({ SUITECRM_URL: 'https://crm.example.com', SUITECRM_CLIENT_ID: 'id', ...env });
+  assert.ok(stopSeconds * 1000 > config.shutdownTimeoutMs, 'TimeoutStopSec outlasts the drain');
 });
 
 const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version'], { stdio: 'ignore' }).status === 0;

@@ -1,0 +1,358 @@
+/**
+ * A token store on Redis (TOKEN_STORE=redis): every proxy replica that shares the Redis and the
+ * credential shares one SuiteCRM token.
+ *
+ * Renewal: look for a usable token another replica stored (not the generation being replaced);
+ * else take the lock (SET NX PX, unique owner) and a fencing number, call SuiteCRM with the
+ * newest refresh token from Redis, store the token sealed with AES-256-GCM, release, publish.
+ * Replicas that find the lock taken wait for the announcement (pub/sub, with short polling as a
+ * safety net) instead of calling SuiteCRM. The lease is extended while the grant is in flight.
+ *
+ * Redis trouble never blocks a request for long: no offline queue, short command timeouts, and
+ * every failure surfaces as TokenStoreUnavailableError so the manager renews alone meanwhile.
+ */
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { Redis, type RedisOptions, type Result } from 'ioredis';
+import type { Logger } from 'pino';
+import type { GrantType } from '../config/settings.js';
+import { TokenRequestError, type Token } from './grant.js';
+import { CLAIM_SCRIPT, EXTEND_SCRIPT, INVALIDATE_SCRIPT, RELEASE_SCRIPT, WRITE_SCRIPT } from './redis-scripts.js';
+import { keyId, open, seal } from './token-crypto.js';
+import { scheduleFor } from './token-manager.js';
+import { TokenStoreUnavailableError, type GrantFunction, type StoredToken, type TokenStore } from './token-store.js';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    tokenClaim(record: string, lock: string, fence: string, known: string, owner: string, leaseMs: number, minUntil: number): Result<(string | number | null)[], Context>;
+    tokenWrite(record: string, lock: string, fence: string, owner: string, blob: string, until: number, ttlMs: number, channel: string): Result<number, Context>;
+    tokenExtend(lock: string, owner: string, leaseMs: number): Result<number, Context>;
+    tokenRelease(lock: string, owner: string): Result<number, Context>;
+    tokenInvalidate(record: string, generation: string): Result<number, Context>;
+  }
+}
+
+export interface RedisTokenStoreOptions {
+  /** redis:// or rediss:// URL (may hold a password: never logged). */
+  readonly url: string;
+  /** 32-byte AES-256-GCM key (TOKEN_STORE_KEY). */
+  readonly key: Buffer;
+  /** Key prefix; the credential key is appended so several credentials can share one Redis. */
+  readonly prefix: string;
+  readonly credentialKey: string;
+  readonly commandTimeoutMs: number;
+  /** Longest a renewal waits for another replica's renewal before giving up. */
+  readonly waitBudgetMs: number;
+  readonly logger: Logger;
+  /** The manager's clock, on which Token.receivedAt is counted. */
+  readonly now?: () => number;
+  /** Wall clock shared by replicas (epoch ms); expiry in Redis is kept on it. */
+  readonly wallClock?: () => number;
+  readonly leaseMs?: number;
+  readonly pollMs?: number;
+}
+
+/** What is sealed into the record: everything another replica needs to use the token. */
+interface SealedToken {
+  readonly accessToken: string;
+  readonly refreshToken: string | undefined;
+  readonly grant: GrantType;
+  readonly issuedAt: number;
+  readonly lifetimeMs: number;
+  readonly expiresInReported: boolean;
+}
+
+const DEFAULT_LEASE_MS = 10_000;
+const DEFAULT_POLL_MS = 200;
+/** A stored token with less usable time left than this is renewed rather than adopted. */
+const MIN_ADOPT_REMAINING_MS = 1_000;
+/** Password-grant refresh tokens live a month in SuiteCRM: keep the record as long. */
+const REFRESH_RECORD_TTL_MS = 31 * 24 * 3600 * 1000;
+
+function errorReason(err: unknown): string {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
+  if (typeof e?.code === 'string') return e.code;
+  if (typeof e?.message === 'string' && e.message.includes('timed out')) return 'timeout';
+  return typeof e?.name === 'string' ? e.name : 'error';
+}
+
+/** host:port only: the URL may carry a password. */
+function describeTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '6379'}`;
+  } catch {
+    return 'redis';
+  }
+}
+
+export class RedisTokenStore implements TokenStore {
+  readonly kind = 'redis';
+  private readonly client: Redis;
+  private readonly subscriber: Redis;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly wall: () => number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly keys: { record: string; lock: string; fence: string; channel: string };
+  private readonly waiters = new Set<(generation: string) => void>();
+  private readonly listeners = new Set<(generation: number) => void>();
+  private everReady = false;
+  private undecryptableLogged = false;
+  private degraded = false;
+  private closed = false;
+
+  constructor(private readonly opts: RedisTokenStoreOptions) {
+    this.log = opts.logger.child({ component: 'token-store', store: 'redis', redis: describeTarget(opts.url) });
+    this.now = opts.now ?? Date.now;
+    this.wall = opts.wallClock ?? Date.now;
+    this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+    this.pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+    // One hash tag per credential and key: a replica with another TOKEN_STORE_KEY forms its own
+    // group instead of overwriting a record the others cannot read (and vice versa).
+    const storeKeyId = keyId(opts.key);
+    const base = `${opts.prefix}:{${opts.credentialKey}:${storeKeyId}}`;
+    this.keys = { record: `${base}:token`, lock: `${base}:lock`, fence: `${base}:fence`, channel: `${base}:renewed` };
+
+    const options: RedisOptions = {
+      // Fail at once while disconnected instead of queueing: the caller renews alone meanwhile.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: opts.commandTimeoutMs,
+      connectTimeout: Math.max(1000, 2 * opts.commandTimeoutMs),
+      // Reconnect forever, at most every 2 s, so sharing resumes soon after Redis is back.
+      retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+      connectionName: 'suitecrm-auth-proxy',
+      autoResubscribe: false,
+      lazyConnect: true,
+    };
+    this.client = new Redis(opts.url, options);
+    this.subscriber = new Redis(opts.url, options);
+    this.client.defineCommand('tokenClaim', { numberOfKeys: 3, lua: CLAIM_SCRIPT });
+    this.client.defineCommand('tokenWrite', { numberOfKeys: 2, lua: WRITE_SCRIPT });
+    this.client.defineCommand('tokenExtend', { numberOfKeys: 1, lua: EXTEND_SCRIPT });
+    this.client.defineCommand('tokenRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
+    this.client.defineCommand('tokenInvalidate', { numberOfKeys: 1, lua: INVALIDATE_SCRIPT });
+
+    this.client.on('ready', () => {
+      if (!this.everReady) this.log.info({ event: 'token_store_connected', keyId: storeKeyId }, 'connected to the Redis token store (replicas share a token only if their keyId matches)');
+      this.everReady = true;
+      this.markUp();
+    });
+    this.client.on('error', (err: unknown) => this.markDown(errorReason(err)));
+    this.client.on('close', () => { if (this.everReady && !this.closed) this.markDown('connection_closed'); });
+    this.subscriber.on('error', () => { /* the command connection reports outages */ });
+    this.subscriber.on('ready', () => {
+      this.subscriber.subscribe(this.keys.channel).catch(() => { /* polling covers a missed subscription */ });
+    });
+    this.subscriber.on('message', (_channel: string, message: string) => this.announce(message));
+    this.client.connect().catch(() => { /* reported through 'error'; reconnects on its own */ });
+    this.subscriber.connect().catch(() => { /* polling covers it */ });
+  }
+
+  shared(): boolean {
+    return !this.degraded && this.client.status === 'ready';
+  }
+
+  async renew(known: number | undefined, grant: GrantFunction): Promise<StoredToken> {
+    await this.ready();
+    const knownGeneration = String(known ?? 0);
+    const deadline = this.now() + this.opts.waitBudgetMs;
+    const maxRounds = Math.ceil(this.opts.waitBudgetMs / this.pollMs) + 10;
+    for (let round = 0; round < maxRounds; round++) {
+      if (this.closed) throw new TokenStoreUnavailableError('closed', 'the Redis token store is closing');
+      const owner = randomBytes(16).toString('hex');
+      const claim = await this.command(() => this.client.tokenClaim(
+        this.keys.record, this.keys.lock, this.keys.fence, knownGeneration, owner, this.leaseMs, this.wall() + MIN_ADOPT_REMAINING_MS),
+      // A timed-out claim may still run once Redis catches up: release what it may take (queued behind it).
+      () => this.client.tokenRelease(this.keys.lock, owner));
+      const [kind, first, second, third] = claim;
+      if (kind === 'current') {
+        const adopted = this.unseal(String(first), String(second));
+        if (adopted === undefined) throw this.undecryptable();
+        return adopted;
+      }
+      if (kind === 'lock') {
+        const previous = typeof second === 'string' && typeof third === 'string' ? this.unseal(second, third) : undefined;
+        if (previous === undefined && typeof third === 'string') {
+          // Tampered or foreign: never replace a record this replica cannot read.
+          this.client.tokenRelease(this.keys.lock, owner).catch(() => { /* the lease expires on its own */ });
+          throw this.undecryptable();
+        }
+        return this.grantHoldingLock(String(first), owner, previous, grant);
+      }
+      const remaining = deadline - this.now();
+      if (remaining <= 0) break;
+      await this.waitForAnnouncement(knownGeneration, Math.min(remaining, this.pollMs));
+    }
+    throw new TokenRequestError('transient', 'token_store_wait_timeout',
+      'another proxy replica holds the token renewal lock and has not stored a token in time (is SuiteCRM slow?)');
+  }
+
+  invalidate(generation: number): void {
+    if (this.client.status !== 'ready') return;
+    this.client.tokenInvalidate(this.keys.record, String(generation)).then(
+      (changed) => { if (changed === 1) this.log.info({ event: 'token_store_invalidated', generation }, 'marked the shared token as rejected'); },
+      (err: unknown) => this.markDown(errorReason(err)),
+    );
+  }
+
+  async latest(): Promise<StoredToken | undefined> {
+    if (this.client.status !== 'ready') return undefined;
+    const [generation, valid, until, blob] = await this.command(() => this.client.hmget(this.keys.record, 'gen', 'valid', 'until', 'blob'));
+    if (!generation || valid !== '1' || !blob || Number(until) <= this.wall() + MIN_ADOPT_REMAINING_MS) return undefined;
+    return this.unseal(generation, blob);
+  }
+
+  onRenewed(listener: (generation: number) => void): void {
+    this.listeners.add(listener);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const waiter of this.waiters) waiter('closing');
+    await Promise.all([this.client, this.subscriber].map(async (connection) => {
+      if (connection.status === 'ready') {
+        await Promise.race([connection.quit().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      }
+      connection.disconnect();
+    }));
+  }
+
+  /** Waits for the first connection (bounded); afterwards fails fast whenever Redis is not ready. */
+  private async ready(): Promise<void> {
+    const status = this.client.status;
+    if (status === 'ready') return;
+    if (!this.everReady && !this.closed && (status === 'wait' || status === 'connecting' || status === 'connect')) {
+      try {
+        await once(this.client, 'ready', { signal: AbortSignal.timeout(Math.max(1000, 2 * this.opts.commandTimeoutMs)) });
+        return;
+      } catch (err) {
+        this.markDown(errorReason(err));
+      }
+    }
+    throw new TokenStoreUnavailableError('not_connected', 'the Redis token store is not connected');
+  }
+
+  private async command<T>(run: () => Promise<T>, undo?: () => Promise<unknown>): Promise<T> {
+    try {
+      const result = await run();
+      this.markUp();
+      return result;
+    } catch (err) {
+      const reason = errorReason(err);
+      this.markDown(reason);
+      undo?.().catch(() => { /* nothing was taken, or the lease expires on its own */ });
+      throw new TokenStoreUnavailableError(reason, `a Redis token store command failed (${reason})`, { cause: err });
+    }
+  }
+
+  private async grantHoldingLock(fence: string, owner: string, previous: StoredToken | undefined, grant: GrantFunction): Promise<StoredToken> {
+    let leaseLost = false;
+    const lease = setInterval(() => {
+      this.client.tokenExtend(this.keys.lock, owner, this.leaseMs).then((extended) => {
+        if (extended === 1 || leaseLost) return;
+        leaseLost = true;
+        this.log.warn({ event: 'token_store_lease_lost' }, 'the token renewal lock expired before the grant finished; the fencing number keeps a newer token from being overwritten');
+      }, () => { /* an outage is reported by the connection */ });
+    }, Math.max(100, Math.floor(this.leaseMs / 3)));
+    lease.unref();
+    try {
+      const token = await grant(previous?.token.refreshToken);
+      return await this.store(fence, owner, token);
+    } finally {
+      clearInterval(lease);
+      this.client.tokenRelease(this.keys.lock, owner).catch(() => { /* the lease expires on its own */ });
+    }
+  }
+
+  /** Stores a token obtained under the lock; a token that cannot be stored is still returned, unshared. */
+  private async store(fence: string, owner: string, token: Token): Promise<StoredToken> {
+    const issuedAt = this.wall() - (this.now() - token.receivedAt);
+    const sealed: SealedToken = {
+      accessToken: token.accessToken, refreshToken: token.refreshToken, grant: token.grant,
+      issuedAt, lifetimeMs: token.lifetimeMs, expiresInReported: token.expiresInReported,
+    };
+    const until = issuedAt + (scheduleFor(token, 0).usableUntil - token.receivedAt);
+    const ttlMs = token.refreshToken !== undefined ? REFRESH_RECORD_TTL_MS : Math.max(1000, Math.ceil(token.lifetimeMs));
+    const blob = seal(this.opts.key, JSON.stringify(sealed), this.slot(fence));
+    let stored: number;
+    try {
+      stored = await this.command(() => this.client.tokenWrite(this.keys.record, this.keys.lock, fence, owner, blob, Math.floor(until), ttlMs, this.keys.channel));
+    } catch {
+      this.log.warn({ event: 'token_store_write_failed' }, 'could not store the new token in Redis; using it unshared');
+      return { token, generation: undefined, source: 'granted' };
+    }
+    if (stored === 1) return { token, generation: Number(fence), source: 'granted' };
+    this.log.warn({ event: 'token_store_fenced' }, 'another replica stored a newer token meanwhile; using that one');
+    const newer = await this.latest().catch(() => undefined);
+    return newer ?? { token, generation: undefined, source: 'granted' };
+  }
+
+  private slot(generation: string): string {
+    return `${this.keys.record}#${generation}`;
+  }
+
+  private unseal(generation: string, blob: string): StoredToken | undefined {
+    const text = open(this.opts.key, blob, this.slot(generation));
+    if (text === undefined) return undefined;
+    const sealed = JSON.parse(text) as SealedToken;
+    const token: Token = {
+      accessToken: sealed.accessToken,
+      refreshToken: sealed.refreshToken,
+      grant: sealed.grant,
+      lifetimeMs: sealed.lifetimeMs,
+      expiresInReported: sealed.expiresInReported,
+      // Same schedule as the replica that obtained it: count from when it was issued.
+      receivedAt: this.now() - (this.wall() - sealed.issuedAt),
+      authorization: `Bearer ${sealed.accessToken}`,
+    };
+    return { token, generation: Number(generation), source: 'adopted' };
+  }
+
+  private undecryptable(): TokenStoreUnavailableError {
+    if (!this.undecryptableLogged) {
+      this.undecryptableLogged = true;
+      this.log.error({ event: 'token_store_undecryptable' },
+        'the shared token record in Redis does not decrypt (altered, or written with another key); renewing alone and leaving it untouched');
+    }
+    return new TokenStoreUnavailableError('undecryptable', 'the shared token cannot be decrypted with TOKEN_STORE_KEY');
+  }
+
+  private announce(message: string): void {
+    for (const waiter of this.waiters) waiter(message);
+    const generation = Number(message);
+    if (!Number.isSafeInteger(generation)) return;
+    for (const listener of this.listeners) listener(generation);
+  }
+
+  /** Resolves when another generation than `known` is announced, or after `ms`. */
+  private waitForAnnouncement(known: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve();
+      };
+      const waiter = (generation: string): void => {
+        if (generation !== known) done();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(waiter);
+    });
+  }
+
+  private markDown(reason: string): void {
+    if (this.degraded || this.closed) return;
+    this.degraded = true;
+    this.log.warn({ event: 'token_store_unavailable', cause: reason },
+      'the Redis token store is unavailable; this replica renews its token alone until Redis is back');
+  }
+
+  private markUp(): void {
+    if (!this.degraded) return;
+    this.degraded = false;
+    this.log.info({ event: 'token_store_recovered' }, 'the Redis token store is back; sharing the token again');
+  }
+}
