@@ -3,12 +3,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { JSON_API_CONTENT_TYPE, ProxyError } from './errors.js';
-import type { TokenManager } from './oauth/token-manager.js';
+import type { TokenSource } from './oauth/token-source.js';
 
 export const ADMIN_PREFIX = '/_proxy';
 
 export interface AdminOptions {
-  readonly tokens: TokenManager;
+  readonly tokens: TokenSource;
   /** Longest a readiness probe waits for a token before answering 503. */
   readonly readinessWaitMs: number;
   /** Returns false once the proxy is shutting down. */

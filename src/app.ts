@@ -2,21 +2,20 @@
  * buildApp(config): the whole proxy as a Fastify instance, without a process around it,
  * so tests build it directly and main.ts only reads the environment and listens.
  */
-import { createHash } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { Pool } from 'undici';
+import { Client, Pool } from 'undici';
 import { adminPlugin, ADMIN_PREFIX } from './admin.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
 import { legacyOAuthPlugin, sendRendered } from './legacy-oauth/plugin.js';
 import { isOAuthError, renderOAuthError } from './legacy-oauth/responses.js';
 import { setupLegacyOAuth } from './legacy-oauth/setup.js';
-import { loggerOptions } from './logging.js';
+import { logDestination, loggerOptions } from './logging.js';
 import { installMetrics, ProxyMetrics } from './metrics.js';
-import { requestToken } from './oauth/grant.js';
-import { TokenManager, type TokenHooks } from './oauth/token-manager.js';
-import { tokenStoreFor } from './oauth/store-factory.js';
+import type { TokenHooks } from './oauth/token-manager.js';
+import { createTokenManager, type OwnedTokenManager } from './oauth/token-manager-factory.js';
+import type { TokenSource } from './oauth/token-source.js';
 import { proxyPlugin } from './proxy/plugin.js';
 import { securityPlugin } from './security/plugin.js';
 import { serverOptions } from './security/server-options.js';
@@ -29,20 +28,15 @@ export interface AppOptions {
   /** Clock for token lifetimes (tests pass a fake one). */
   readonly now?: () => number;
   readonly tokenHooks?: Partial<TokenHooks>;
+  /** Where tokens come from instead of an own TokenManager (a PROXY_WORKERS worker's primary). */
+  readonly tokenSource?: TokenSource;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    tokens: TokenManager;
+    tokens: TokenSource;
     metrics: ProxyMetrics;
   }
-}
-
-/** One token per configured credential: the key identifies the credential without holding a secret. */
-function credentialKey(config: Config): string {
-  return createHash('sha256')
-    .update([config.suitecrmUrl.href, config.tokenPath, config.grantType, config.clientId, config.username ?? ''].join('\n'))
-    .digest('hex');
 }
 
 function errorStatus(err: FastifyError): number {
@@ -51,7 +45,7 @@ function errorStatus(err: FastifyError): number {
 }
 
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
-  const logger = options.logger ?? pino(loggerOptions(config.logLevel));
+  const logger = options.logger ?? pino(loggerOptions(config.logLevel), logDestination());
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One request line of our own (onResponse below) instead of Fastify's two.
@@ -70,24 +64,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   logTlsWarnings(config, logger);
   const connect = { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) };
   const apiPool = new Pool(origin, { connections: config.upstreamConnections, connect, keepAliveTimeout: 4_000, keepAliveTimeoutThreshold: 1_000 });
-  // Token requests get their own small pool so they never queue behind slow API calls.
-  const tokenPool = new Pool(origin, { connections: 2, connect });
 
   const metrics = new ProxyMetrics();
-  const store = tokenStoreFor(config, credentialKey(config), logger, options.now);
-  const tokens = new TokenManager({
-    store,
-    grantType: config.grantType,
-    initialRefreshToken: config.refreshToken,
-    refreshMarginMs: config.refreshMarginMs,
-    tokenRetryMaxMs: config.tokenRetryMaxMs,
-    credentialsRetryMs: config.credentialsRetryMs,
-    credentialKey: credentialKey(config),
-    logger,
-    now: options.now,
-    hooks: metrics.tokenHooks(options.tokenHooks),
-    fetchToken: (request) => requestToken(config, tokenPool, request, options.now),
-  });
+  // PROXY_WORKERS: a worker gets its tokens from the primary; otherwise this process owns them.
+  const owned: OwnedTokenManager | undefined = options.tokenSource
+    ? undefined
+    : createTokenManager(config, logger, { now: options.now, hooks: metrics.tokenHooks(options.tokenHooks) });
+  const tokens: TokenSource = options.tokenSource ?? (owned as OwnedTokenManager).tokens;
   app.decorate('tokens', tokens);
   metrics.watchTokens(tokens);
   app.decorate('metrics', metrics);
@@ -136,6 +119,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting });
   await app.register(proxyPlugin, {
     dispatcher: apiPool,
+    freshConnection: () => new Client(origin, { connect }),
     tokens,
     basePath: config.basePath,
     hostHeader: config.suitecrmUrl.host,
@@ -144,7 +128,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   app.addHook('onClose', async () => {
-    await Promise.all([apiPool.close(), tokenPool.close(), store.close()]);
+    await Promise.all([apiPool.close(), owned?.close()]);
   });
   return app;
 }

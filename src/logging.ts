@@ -3,7 +3,7 @@
  * The proxy logs token metadata (grant, expiry, failure class), never token values; the redact
  * paths below are a second line of defence for anything that carries headers or credentials.
  */
-import type { LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type LoggerOptions } from 'pino';
 
 export const REDACT_PATHS = [
   'req.headers.authorization',
@@ -33,4 +33,20 @@ export function loggerOptions(level: string): LoggerOptions {
       err: (err: Error & { code?: string }) => ({ type: err.name, code: err.code, message: err.message }),
     },
   };
+}
+
+/** Log lines are written in batches of about this many bytes... */
+const LOG_BATCH_BYTES = 4096;
+/** ...or after this long, whichever comes first, so a quiet proxy's lines still appear promptly. */
+const LOG_FLUSH_INTERVAL_MS = 1000;
+
+/**
+ * stdout without a write syscall per line: lines are batched into ~4 KiB writes, and whatever is
+ * pending is written at least once a second and synchronously on exit (pino's exit hook). In the
+ * benchmark's profile the write per request line cost about 8% of the proxy's CPU.
+ */
+export function logDestination(): DestinationStream {
+  const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES });
+  setInterval(() => destination.flush(), LOG_FLUSH_INTERVAL_MS).unref();
+  return destination;
 }

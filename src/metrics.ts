@@ -13,7 +13,8 @@ import { ADMIN_PREFIX } from './admin.js';
 import type { GrantType } from './config/settings.js';
 import { PROXY_ERROR_HEADER } from './errors.js';
 import { BucketHistogram, SeriesCounter } from './metric-series.js';
-import type { TokenHooks, TokenManager } from './oauth/token-manager.js';
+import type { TokenHooks } from './oauth/token-manager.js';
+import type { TokenSource } from './oauth/token-source.js';
 import { PROXIED_METHODS } from './proxy/plugin.js';
 
 export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
@@ -52,7 +53,7 @@ export class ProxyMetrics {
   readonly registry = new Registry();
   /** Proxied requests received and not yet answered or aborted. */
   private inFlight = 0;
-  private tokens: TokenManager | undefined;
+  private tokens: TokenSource | undefined;
 
   private readonly requests: SeriesCounter;
   private readonly upstreamSeconds: BucketHistogram;
@@ -156,11 +157,12 @@ export class ProxyMetrics {
         this.adoptions.inc();
         extra.tokenAdopted?.();
       },
+      tokenStored: (token) => extra.tokenStored?.(token),
     };
   }
 
   /** The token manager whose status the expiry gauge reports. */
-  watchTokens(tokens: TokenManager): void {
+  watchTokens(tokens: TokenSource): void {
     this.tokens = tokens;
   }
 

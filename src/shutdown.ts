@@ -35,16 +35,19 @@ export interface ShutdownOptions {
   /** Requests still running, for the log line when the timeout cuts them. */
   readonly inFlight?: () => number;
   readonly exit?: (code: number) => void;
+  /** A second signal exits at once (default). Off in PROXY_WORKERS workers: their primary forces. */
+  readonly forceOnSecondSignal?: boolean;
 }
 
-/** Installs the signal handlers; call once per process. */
-export function exitGracefullyOnSignals(app: FastifyInstance, opts: ShutdownOptions): void {
+/** Installs the signal handlers; call once per process. Returns a function that starts the drain. */
+export function exitGracefullyOnSignals(app: FastifyInstance, opts: ShutdownOptions): (reason: string) => void {
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   let draining = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
+  const onSignal = (signal: NodeJS.Signals | 'disconnect'): void => {
     if (draining) {
+      if (opts.forceOnSecondSignal === false || signal === 'disconnect') return;
       app.log.warn({ event: 'shutdown_forced', signal }, 'second signal: exiting at once without waiting for in-flight requests');
-      exit(128 + (constants.signals[signal] ?? 0));
+      exit(128 + (constants.signals[signal as NodeJS.Signals] ?? 0));
       return;
     }
     draining = true;
@@ -67,4 +70,5 @@ export function exitGracefullyOnSignals(app: FastifyInstance, opts: ShutdownOpti
     });
   };
   for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onSignal);
+  return (reason) => onSignal(reason === 'disconnect' ? 'disconnect' : 'SIGTERM');
 }

@@ -23,6 +23,7 @@ export interface Config {
   readonly port: number;
   readonly replayBodyLimitBytes: number;
   readonly upstreamConnections: number;
+  readonly workers: number;
   readonly refreshMarginMs: number;
   readonly tokenRetryMaxMs: number;
   readonly credentialsRetryMs: number;
@@ -31,10 +32,6 @@ export interface Config {
   readonly upstreamConnectTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
-  /** Inbound callers, rules and limits (src/security/). */
-  readonly security: SecurityConfig;
-  /** Local tokens for OAuth-speaking legacy tools (src/legacy-oauth/). */
-  readonly localTokens: { readonly accessTtlMs: number; readonly refreshTtlMs: number; readonly maxSessions: number; readonly maxLoginFailuresPerMinute: number };
   readonly tokenStore: TokenStoreKind;
   /** Set when tokenStore is redis. */
   readonly redisUrl: string | undefined;
@@ -42,6 +39,10 @@ export interface Config {
   readonly tokenStoreKey: Buffer | undefined;
   readonly tokenStorePrefix: string;
   readonly redisCommandTimeoutMs: number;
+  /** Inbound callers, rules and limits (src/security/). */
+  readonly security: SecurityConfig;
+  /** Local tokens for OAuth-speaking legacy tools (src/legacy-oauth/). */
+  readonly localTokens: { readonly accessTtlMs: number; readonly refreshTtlMs: number; readonly maxSessions: number; readonly maxLoginFailuresPerMinute: number };
 }
 
 /** A bad setting: the message names it and says what is expected, never echoing a secret. */
@@ -232,6 +233,7 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     throw new ConfigError('SUITECRM_TLS_INSECURE', 'contradicts SUITECRM_CA_FILE: set SUITECRM_CA_FILE to verify SuiteCRM with a private CA, or SUITECRM_TLS_INSECURE=true to skip verification, not both');
   }
   const seconds = (name: SettingName): number => Math.round((p.get(name) as number) * 1000);
+  const { redisUrl, tokenStoreKey } = redisSettings(p);
   let security: SecurityConfig;
   try {
     security = securityConfig((name) => p.get(name as SettingName), p.get('PROXY_HOST') as string, readFile);
@@ -239,7 +241,11 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     if (err instanceof SecuritySettingError) throw new ConfigError(err.setting, err.message);
     throw err;
   }
-  const { redisUrl, tokenStoreKey } = redisSettings(p);
+  // Local OAuth tokens live in the memory of the worker that issued them: with several workers a
+  // tool's token would be unknown to the others and a logout would not reach them.
+  if ((p.get('PROXY_WORKERS') as number) > 1 && security.clients?.some((client) => client.oauth !== undefined)) {
+    throw new ConfigError('PROXY_WORKERS', 'must be 1 when PROXY_CLIENTS gives callers clientId/clientSecret: local tokens of the local token endpoint are kept per process; run several replicas instead, or give those callers keys');
+  }
   return Object.freeze({
     suitecrmUrl: url,
     basePath: url.pathname === '/' ? '' : url.pathname,
@@ -257,6 +263,7 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     port: p.get('PROXY_PORT') as number,
     replayBodyLimitBytes: p.get('REPLAY_BODY_LIMIT_BYTES') as number,
     upstreamConnections: p.get('UPSTREAM_CONNECTIONS') as number,
+    workers: p.get('PROXY_WORKERS') as number,
     refreshMarginMs: seconds('TOKEN_REFRESH_MARGIN_SECONDS'),
     tokenRetryMaxMs: seconds('TOKEN_RETRY_MAX_SECONDS'),
     credentialsRetryMs: seconds('CREDENTIALS_RETRY_SECONDS'),
@@ -265,6 +272,11 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     upstreamConnectTimeoutMs: seconds('UPSTREAM_CONNECT_TIMEOUT_SECONDS'),
     shutdownTimeoutMs: seconds('SHUTDOWN_TIMEOUT_SECONDS'),
     logLevel: p.get('LOG_LEVEL') as string,
+    tokenStore: p.get('TOKEN_STORE') as TokenStoreKind,
+    redisUrl,
+    tokenStoreKey,
+    tokenStorePrefix: p.get('TOKEN_STORE_PREFIX') as string,
+    redisCommandTimeoutMs: seconds('REDIS_COMMAND_TIMEOUT_SECONDS'),
     security,
     localTokens: Object.freeze({
       accessTtlMs: seconds('LOCAL_TOKEN_TTL_SECONDS'),
@@ -272,10 +284,5 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
       maxSessions: p.get('LOCAL_TOKEN_MAX_SESSIONS') as number,
       maxLoginFailuresPerMinute: p.get('LOCAL_LOGIN_FAILURES_PER_MINUTE') as number,
     }),
-    tokenStore: p.get('TOKEN_STORE') as TokenStoreKind,
-    redisUrl,
-    tokenStoreKey,
-    tokenStorePrefix: p.get('TOKEN_STORE_PREFIX') as string,
-    redisCommandTimeoutMs: seconds('REDIS_COMMAND_TIMEOUT_SECONDS'),
   });
 }

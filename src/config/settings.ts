@@ -62,6 +62,8 @@ export const SETTINGS = [
     doc: 'Request bodies up to this size are kept so a request rejected with 401 can be replayed; larger ones stream through.' },
   { env: 'UPSTREAM_CONNECTIONS', type: 'int', group: 'Proxy', default: '128', min: 1, max: 10000,
     doc: 'Maximum keep-alive connections to SuiteCRM.' },
+  { env: 'PROXY_WORKERS', type: 'int', group: 'Proxy', default: '1', min: 1, max: 64,
+    doc: 'Event loops (node:cluster workers) sharing the listening port. They share one SuiteCRM token: the primary process obtains it and hands it to the workers.' },
   { env: 'PROXY_CLIENTS', type: 'string', group: 'Security', secret: true,
     doc: 'Inbound callers as JSON: an array of {name, key | keyFile | keySha256, methods, paths, allow, rateLimit {perSecond, burst}, bodyLimitBytes, clientId + clientSecret | clientSecretFile | clientSecretSha256, username + password | passwordFile | passwordSha256}, or an object keyed by name. clientId/clientSecret (and username/password) let an OAuth-speaking tool log in at the local token endpoint, next to or instead of a key. Unset: no keys, every request is the caller "anonymous" (loopback only, unless PROXY_ALLOW_UNAUTHENTICATED=true).' },
   { env: 'PROXY_ALLOW_UNAUTHENTICATED', type: 'bool', group: 'Security', default: 'false',

@@ -14,6 +14,7 @@ import { ProxyError } from '../errors.js';
 import { backoffDelay } from './backoff.js';
 import { TokenRequestError, type FailureClass, type GrantRequest, type Token } from './grant.js';
 import { isTokenStoreUnavailable, MemoryTokenStore, type StoredToken, type TokenStore } from './token-store.js';
+import type { TokenSource } from './token-source.js';
 
 export interface CachedToken extends Token {
   /** Our clock: after this the token is not used any more. */
@@ -37,6 +38,8 @@ export interface TokenHooks {
   tokenStoreFallback(reason: string): void;
   /** A renewal took the token another replica had obtained instead of asking SuiteCRM. */
   tokenAdopted(): void;
+  /** A new token is in the cache (PROXY_WORKERS: the primary pushes it to the workers). */
+  tokenStored(token: CachedToken): void;
 }
 
 export interface TokenManagerOptions {
@@ -101,7 +104,7 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export class TokenManager {
+export class TokenManager implements TokenSource {
   private readonly cache: LRUCache<string, CachedToken>;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -176,13 +179,17 @@ export class TokenManager {
     return true;
   }
 
-  /** The replay with a fresh token was rejected too: SuiteCRM refuses every token, so back off. */
-  replayRejected(token: Token): void {
+  /**
+   * The replay with a fresh token was rejected too: SuiteCRM refuses every token, so back off.
+   * Returns the pause in ms during which 401s are passed back without renewing.
+   */
+  replayRejected(token: Token): number {
     this.reauthStrikes += 1;
     const pause = backoffDelay(this.reauthStrikes, 1000, Math.max(1000, this.opts.tokenRetryMaxMs), this.random);
     this.reauthBlockedUntil = this.now() + pause;
     this.log.warn({ event: 'token_rejected_after_renewal', grant: token.grant, pauseMs: pause },
       'SuiteCRM rejected a freshly obtained token; passing 401s back without renewing for a while (check the API user and SuiteCRM OAuth2 keys)');
+    return pause;
   }
 
   /** A request succeeded with the current token: the 401 loop guard can relax. */
@@ -315,6 +322,7 @@ export class TokenManager {
     const cached: CachedToken = { ...scheduleFor(token, this.opts.refreshMarginMs), generation };
     const ttl = Math.max(1, Math.floor(cached.usableUntil - this.now()));
     this.cache.set(this.key, cached, { ttl });
+    this.opts.hooks?.tokenStored?.(cached);
     if (this.failure) this.log.info({ event: 'token_recovered', grant: token.grant }, 'token endpoint recovered');
     this.failure = undefined;
     this.consecutiveFailures = 0;

@@ -34,7 +34,9 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
       }
       const outcome: ForwardOutcome = { replayed: false, tokenWaited: false, upstreamMs: -1 };
       request.proxyOutcome = outcome;
-      return forwarder.forward(request, reply, outcome);
+      // Not async: with a cached token the request is dispatched without a promise; the reply
+      // is sent from the upstream's callbacks.
+      forwarder.forward(request, reply, outcome);
     },
   });
 }

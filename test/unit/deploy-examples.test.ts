@@ -17,13 +17,8 @@ import { pino } from 'pino';
 const root = new URL('../../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
 const specs = SETTINGS as readonly SettingSpec[];
-/**
- * Inbound access control (issue 4) adds these settings on its own branch; the examples must use
- * them already (a non-loopback listener needs one). Once that work is merged they are in SETTINGS
- * and this list is moot: delete it then.
- */
-const FROM_INBOUND_ACCESS_CONTROL = ['PROXY_ALLOW_UNAUTHENTICATED', 'PROXY_CLIENTS'];
-const SETTING_NAMES = new Set([...specs.map((s) => s.env), ...FROM_INBOUND_ACCESS_CONTROL]);
+/** Every env name an example sets must be a real setting (or its _FILE form). */
+const SETTING_NAMES = new Set(specs.map((s) => s.env));
 const SECRET_NAMES = new Set(specs.filter((s) => s.secret).map((s) => s.env));
 const PROXY = 'suitecrm-auth-proxy';
 

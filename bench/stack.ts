@@ -1,0 +1,40 @@
+/**
+ * The processes every benchmark phase starts: the upstream stand-in and our proxy (built from
+ * dist/, configured only through its environment, default settings otherwise).
+ */
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, startService, type Service } from './services.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const STATIC_AUTHORIZATION = 'Bearer bench-static-token';
+const BENCH_CLIENT = { SUITECRM_CLIENT_ID: 'bench-client', SUITECRM_CLIENT_SECRET: 'bench-secret' };
+
+export async function startProxy(upstreamPort: number, logDir: string, workers: number, name = workers > 1 ? `proxy-${workers}w` : 'proxy',
+  main = join(ROOT, 'dist', 'src', 'main.js')): Promise<Service> {
+  const port = await freePort();
+  const env = { ...BENCH_CLIENT, SUITECRM_URL: `http://127.0.0.1:${upstreamPort}`, PROXY_PORT: String(port), PROXY_WORKERS: String(workers) };
+  return startService(name, process.execPath, [main], port, logDir, env);
+}
+
+export async function startUpstream(logDir: string, name: string, extra: string[] = []): Promise<Service> {
+  const port = await freePort();
+  return startService(name, process.execPath, [join(ROOT, 'dist', 'bench', 'upstream.js'), '--port', String(port), ...extra], port, logDir);
+}
+
+export interface UpstreamStats {
+  readonly tokenRequests: number;
+  readonly apiRequests: number;
+  readonly unauthorized: number;
+  /** When each token request arrived (ms since epoch). */
+  readonly tokenRequestTimes: number[];
+}
+
+export async function upstreamStats(port: number): Promise<UpstreamStats> {
+  const res = await fetch(`http://127.0.0.1:${port}/_bench/stats`);
+  return (await res.json()) as UpstreamStats;
+}
+
+export async function revokeUpstreamTokens(port: number): Promise<void> {
+  await fetch(`http://127.0.0.1:${port}/_bench/revoke`, { method: 'POST' }).then((r) => r.arrayBuffer());
+}

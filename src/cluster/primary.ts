@@ -1,0 +1,110 @@
+/**
+ * PROXY_WORKERS=N: the primary process forks N workers that share the listening socket
+ * (node:cluster), owns the one TokenManager of the process group and hands its token to the
+ * workers over IPC, so the group makes one token request per TTL window, not one per worker.
+ * It serves no HTTP itself. A worker that dies is replaced; a worker that cannot start stops all.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { pino, type Logger } from 'pino';
+import type { Config } from '../config/load.js';
+import { isProxyError } from '../errors.js';
+import { logDestination, loggerOptions } from '../logging.js';
+import type { CachedToken } from '../oauth/token-manager.js';
+import { createTokenManager } from '../oauth/token-manager-factory.js';
+import { CHANNEL, isMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
+
+/** A worker that dies is replaced after this pause, so a crash loop cannot spin the CPU. */
+const RESPAWN_DELAY_MS = 1000;
+/** Workers drain for SHUTDOWN_TIMEOUT_SECONDS after SIGTERM; they are killed this much later. */
+const SHUTDOWN_KILL_SLACK_MS = 5_000;
+
+export interface PrimaryHandle {
+  readonly logger: Logger;
+  /** Stops every worker (SIGTERM, then SIGKILL after the grace period) and the token pool. */
+  stop(): Promise<void>;
+}
+
+function send(worker: Worker, message: PrimaryMessage): void {
+  if (worker.isConnected()) worker.send(message);
+}
+
+function broadcast(message: PrimaryMessage): void {
+  for (const worker of Object.values(cluster.workers ?? {})) if (worker) send(worker, message);
+}
+
+export function startPrimary(config: Config, logger: Logger = pino(loggerOptions(config.logLevel), logDestination())): PrimaryHandle {
+  const log = logger.child({ component: 'primary' });
+  const owned = createTokenManager(config, logger, {
+    hooks: { tokenStored: (token: CachedToken) => broadcast({ channel: CHANNEL, type: 'token', id: 0, token }) },
+  });
+  const tokens = owned.tokens;
+  let stopping = false;
+  const everListened = new Set<number>();
+
+  const answer = (worker: Worker, message: WorkerMessage): void => {
+    switch (message.type) {
+      case 'get':
+        tokens.get(message.reason).then(
+          (token) => send(worker, { channel: CHANNEL, type: 'token', id: message.id, token }),
+          (err: unknown) => {
+            const proxyError = isProxyError(err) ? err : undefined;
+            send(worker, {
+              channel: CHANNEL, type: 'error', id: message.id,
+              code: proxyError?.code ?? 'TOKEN_UNAVAILABLE',
+              detail: proxyError?.detail ?? 'no SuiteCRM token could be obtained',
+              retryAfterSeconds: proxyError?.retryAfterSeconds,
+              failure: tokens.status().lastFailure,
+            });
+          });
+        break;
+      case 'refresh-due':
+        tokens.current();
+        break;
+      case 'rejected':
+        tokens.rejected(message.token);
+        break;
+      case 'replay-rejected':
+        broadcast({ channel: CHANNEL, type: 'reauth-blocked', until: Date.now() + tokens.replayRejected(message.token) });
+        break;
+      case 'accepted':
+        tokens.accepted();
+        break;
+    }
+  };
+
+  const fork = (): void => {
+    const worker = cluster.fork();
+    worker.on('message', (message: unknown) => {
+      if (isMessage<WorkerMessage>(message)) answer(worker, message);
+    });
+    worker.once('listening', () => everListened.add(worker.id));
+  };
+
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    if (!everListened.has(worker.id)) {
+      log.fatal({ event: 'worker_start_failed', worker: worker.id, code, signal }, 'a worker exited before it could listen; stopping (see its message above)');
+      stopping = true;
+      void stop().then(() => process.exit(1));
+      return;
+    }
+    log.error({ event: 'worker_exited', worker: worker.id, code, signal }, 'a worker exited; starting a new one');
+    setTimeout(() => { if (!stopping) fork(); }, RESPAWN_DELAY_MS).unref();
+  });
+
+  for (let i = 0; i < config.workers; i++) fork();
+  log.info({ event: 'workers_started', workers: config.workers }, `started ${config.workers} workers sharing one SuiteCRM token`);
+
+  async function stop(): Promise<void> {
+    stopping = true;
+    const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+    await Promise.all(alive.map((worker) => new Promise<void>((resolve) => {
+      const timer = setTimeout(() => worker.process.kill('SIGKILL'), config.shutdownTimeoutMs + SHUTDOWN_KILL_SLACK_MS);
+      worker.once('exit', () => { clearTimeout(timer); resolve(); });
+      worker.process.kill('SIGTERM');
+    })));
+    await owned.close();
+  }
+
+  return { logger, stop };
+}

@@ -1,0 +1,22 @@
+/**
+ * What a PROXY_WORKERS worker adds to buildApp: its tokens come from the primary over IPC, and
+ * its log lines say which worker wrote them.
+ */
+import cluster from 'node:cluster';
+import { pino } from 'pino';
+import type { AppOptions } from '../app.js';
+import type { Config } from '../config/load.js';
+import { logDestination, loggerOptions } from '../logging.js';
+import { ClusterTokenClient } from './token-client.js';
+
+/** Options for buildApp in a worker; undefined when this process is not a cluster worker. */
+export function workerAppOptions(config: Config): AppOptions | undefined {
+  if (!cluster.isWorker || process.send === undefined) return undefined;
+  const sendToPrimary = process.send.bind(process);
+  const tokenSource = new ClusterTokenClient({
+    send: (message) => { sendToPrimary(message); },
+    onMessage: (listener) => { process.on('message', listener); },
+  }, config.tokenRequestTimeoutMs * 3);
+  const logger = pino(loggerOptions(config.logLevel), logDestination()).child({ worker: cluster.worker?.id });
+  return { tokenSource, logger };
+}

@@ -1,0 +1,46 @@
+/**
+ * The TokenManager of the configured credential with its own connection pool to the token
+ * endpoint: built by buildApp in a single process, and by the primary under PROXY_WORKERS.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Pool } from 'undici';
+import type { Config } from '../config/load.js';
+import { upstreamTlsOptions } from '../upstream-tls.js';
+import { requestToken } from './grant.js';
+import { tokenStoreFor } from './store-factory.js';
+import { TokenManager, type TokenHooks } from './token-manager.js';
+
+export interface OwnedTokenManager {
+  readonly tokens: TokenManager;
+  /** Closes the token endpoint pool and the token store. */
+  close(): Promise<void>;
+}
+
+/** One token per configured credential: the key identifies the credential without holding a secret. */
+export function credentialKey(config: Config): string {
+  return createHash('sha256')
+    .update([config.suitecrmUrl.href, config.tokenPath, config.grantType, config.clientId, config.username ?? ''].join('\n'))
+    .digest('hex');
+}
+
+export function createTokenManager(config: Config, logger: Logger, options: { now?: () => number; hooks?: Partial<TokenHooks> } = {}): OwnedTokenManager {
+  // Token requests get their own small pool so they never queue behind slow API calls.
+  const tokenPool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) } });
+  const key = credentialKey(config);
+  const store = tokenStoreFor(config, key, logger, options.now);
+  const tokens = new TokenManager({
+    store,
+    grantType: config.grantType,
+    initialRefreshToken: config.refreshToken,
+    refreshMarginMs: config.refreshMarginMs,
+    tokenRetryMaxMs: config.tokenRetryMaxMs,
+    credentialsRetryMs: config.credentialsRetryMs,
+    credentialKey: key,
+    logger,
+    now: options.now,
+    hooks: options.hooks,
+    fetchToken: (request) => requestToken(config, tokenPool, request, options.now),
+  });
+  return { tokens, close: async () => { await Promise.all([tokenPool.close(), store.close()]); } };
+}
