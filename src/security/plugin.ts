@@ -194,6 +194,8 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
     done();
   });
 
+  // No caller has a rate limit: skip the plugin, so its per-request hook costs nothing.
+  if (config.defaultRateLimit === undefined && !(config.clients ?? []).some((client) => client.rateLimit !== undefined)) return;
   const now = opts.now;
   await app.register(rateLimit, {
     global: true,
