@@ -3,10 +3,11 @@
  * cold requests causes one token request, and 100 concurrent 401s on the same token cause one.
  */
 import assert from 'node:assert/strict';
-import { Agent, fetch } from 'undici';
+import { Agent } from 'undici';
 import { after, before, test } from 'node:test';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { burst as burstGet } from '../support/burst.js';
 
 let crm: FakeSuiteCrm;
 let proxy: RunningProxy;
@@ -25,12 +26,7 @@ after(async () => {
 /** A thousand connections at once on a busy machine: generous timeouts, this is about counts. */
 const client = new Agent({ connect: { timeout: 60_000 }, headersTimeout: 60_000, bodyTimeout: 60_000 });
 
-async function burst(n: number): Promise<Array<number | string>> {
-  return Promise.all(Array.from({ length: n }, () =>
-    fetch(`${proxy.url}/Api/V8/current-user`, { dispatcher: client }).then(
-      async (r) => { await r.arrayBuffer(); return r.status; },
-      (err: Error) => `${err.message}: ${String((err.cause as { code?: string } | undefined)?.code ?? err.cause)}`)));
-}
+const burst = (n: number): Promise<Array<number | string>> => burstGet(`${proxy.url}/Api/V8/current-user`, n, client);
 
 test('1,000 concurrent cold requests cause one token request, and all of them are answered', async () => {
   const statuses = await burst(1000);

@@ -8,9 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Agent, fetch } from 'undici';
+import { Agent } from 'undici';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { CC_ENV } from '../support/proxy-harness.js';
+import { burst as burstGet } from '../support/burst.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
@@ -66,12 +67,7 @@ after(async () => {
 /** A thousand connections at once on a busy machine: generous timeouts, this is about counts. */
 const client = new Agent({ connect: { timeout: 60_000 }, headersTimeout: 60_000, bodyTimeout: 60_000 });
 
-async function burst(n: number): Promise<Array<number | string>> {
-  return Promise.all(Array.from({ length: n }, () =>
-    fetch(`${url}/Api/V8/current-user`, { dispatcher: client }).then(
-      async (r) => { await r.arrayBuffer(); return r.status; },
-      (err: Error) => `${err.message}: ${String((err.cause as { code?: string } | undefined)?.code ?? err.cause)}`)));
-}
+const burst = (n: number): Promise<Array<number | string>> => burstGet(`${url}/Api/V8/current-user`, n, client);
 
 test('two workers, one token: a cold burst of 1,000 requests causes one grant and both workers serve', async () => {
   const statuses = await burst(1000);

@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { loadConfig, type ConfigError } from '../../src/config/load.js';
+import { configError } from '../support/config-error.js';
 
 const base = { SUITECRM_URL: 'https://crm.example.com/', SUITECRM_CLIENT_ID: 'id', SUITECRM_CLIENT_SECRET: 'very-secret-value' };
 
 function rejects(env: Record<string, string>, setting: string, files: Record<string, string> = {}): ConfigError {
-  let caught: unknown;
-  try {
-    loadConfig(env, (path) => {
-      if (path in files) return files[path]!;
-      throw Object.assign(new Error('nope'), { code: 'ENOENT' });
-    });
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof ConfigError, `expected a ConfigError for ${setting}`);
-  assert.equal(caught.setting, setting);
-  assert.ok(caught.message.startsWith(setting), caught.message);
-  assert.ok(!caught.message.includes('very-secret-value'), 'never echoes a secret');
-  return caught;
+  const err = configError(env, files, ['very-secret-value']);
+  assert.equal(err.setting, setting);
+  assert.ok(err.message.startsWith(setting), err.message);
+  return err;
 }
 
 test('defaults', () => {

@@ -1,8 +1,9 @@
 /** Settings of the production pieces: TLS to SuiteCRM and the shutdown timeout; TLS error hints. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
 import { upstreamError } from '../../src/errors.js';
+import { configError } from '../support/config-error.js';
 
 const base = { SUITECRM_URL: 'https://crm.example.com', SUITECRM_CLIENT_ID: 'id', SUITECRM_CLIENT_SECRET: 'very-secret-value' };
 const PEM = `-----BEGIN CERTIFICATE-----
@@ -12,18 +13,6 @@ MFowETEPMA0GA1UEAwwGdGVzdGNhMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
 -----END CERTIFICATE-----
 `;
 
-function configError(env: Record<string, string>, files: Record<string, string> = {}): ConfigError {
-  try {
-    loadConfig(env, (path) => {
-      if (path in files) return files[path]!;
-      throw Object.assign(new Error('nope'), { code: 'ENOENT' });
-    });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 test('TLS is verified by default and the shutdown timeout is 25 s', () => {
   const config = loadConfig(base);

@@ -3,24 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { decodeStoreKey, open, seal } from '../../src/oauth/token-crypto.js';
+import { configError as loadError } from '../support/config-error.js';
 
 const base = { SUITECRM_URL: 'https://crm.example.com/', SUITECRM_CLIENT_ID: 'id', SUITECRM_CLIENT_SECRET: 'very-secret-value' };
 const HEX_KEY = 'a1'.repeat(32);
 const REDIS = { ...base, TOKEN_STORE: 'redis', REDIS_URL: 'redis://:redis-pass-Zz9@127.0.0.1:6379/2', TOKEN_STORE_KEY: HEX_KEY };
 
-function configError(env: Record<string, string>, files: Record<string, string> = {}): ConfigError {
-  try {
-    loadConfig(env, (path) => {
-      if (path in files) return files[path]!;
-      throw Object.assign(new Error('nope'), { code: 'ENOENT' });
-    });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    for (const secret of ['redis-pass-Zz9', HEX_KEY, 'not-a-key-Qq7']) assert.ok(!err.message.includes(secret), `echoed a secret: ${err.message}`);
-    return err;
-  }
-  assert.fail('expected a ConfigError');
-}
+const configError = (env: Record<string, string>, files: Record<string, string> = {}): ConfigError => loadError(env, files, ['redis-pass-Zz9', HEX_KEY, 'not-a-key-Qq7']);
 
 test('TOKEN_STORE defaults to memory and needs nothing else', () => {
   const c = loadConfig(base);
