@@ -3,7 +3,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { JSON_API_CONTENT_TYPE, ProxyError } from './errors.js';
-import type { TokenSource } from './oauth/token-source.js';
+import type { TokenSource } from './oauth/token.js';
 
 export const ADMIN_PREFIX = '/_proxy';
 

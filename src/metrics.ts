@@ -13,8 +13,8 @@ import { ADMIN_PREFIX } from './admin.js';
 import type { GrantType } from './config/settings.js';
 import { PROXY_ERROR_HEADER } from './errors.js';
 import { BucketHistogram, SeriesCounter } from './metric-series.js';
-import type { TokenHooks } from './oauth/token-manager.js';
-import type { TokenSource } from './oauth/token-source.js';
+import type { TokenHooks } from './oauth/token.js';
+import type { TokenSource } from './oauth/token.js';
 import { PROXIED_METHODS } from './proxy/plugin.js';
 
 export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;

@@ -9,7 +9,7 @@ import { pino, type Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { isProxyError } from '../errors.js';
 import { logDestination, loggerOptions } from '../logging.js';
-import type { CachedToken } from '../oauth/token-manager.js';
+import type { CachedToken } from '../oauth/token.js';
 import { createTokenManager } from '../oauth/token-manager-factory.js';
 import { CHANNEL, isMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
 

@@ -6,8 +6,8 @@
  */
 import { ProxyError } from '../errors.js';
 import type { Token } from '../oauth/grant.js';
-import type { CachedToken, RenewReason, TokenFailure, TokenStatus } from '../oauth/token-manager.js';
-import type { TokenSource } from '../oauth/token-source.js';
+import type { CachedToken, RenewReason, TokenFailure, TokenStatus } from '../oauth/token.js';
+import type { TokenSource } from '../oauth/token.js';
 import { CHANNEL, isMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
 
 export interface IpcChannel {

@@ -19,7 +19,7 @@ import type { GrantType } from '../config/settings.js';
 import { TokenRequestError, type Token } from './grant.js';
 import { CLAIM_SCRIPT, EXTEND_SCRIPT, INVALIDATE_SCRIPT, RELEASE_SCRIPT, WRITE_SCRIPT } from './redis-scripts.js';
 import { keyId, open, seal } from './token-crypto.js';
-import { scheduleFor } from './token-manager.js';
+import { scheduleFor } from './token.js';
 import { TokenStoreUnavailableError, type GrantFunction, type StoredToken, type TokenStore } from './token-store.js';
 
 declare module 'ioredis' {
