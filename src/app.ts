@@ -4,7 +4,6 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { Client, Pool } from 'undici';
 import { adminPlugin, ADMIN_PREFIX } from './admin.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
@@ -13,14 +12,16 @@ import { isOAuthError, renderOAuthError } from './legacy-oauth/responses.js';
 import { setupLegacyOAuth } from './legacy-oauth/setup.js';
 import { logDestination, loggerOptions } from './logging.js';
 import { installMetrics, ProxyMetrics } from './metrics.js';
-import type { TokenHooks } from './oauth/token-manager.js';
+import type { TokenHooks } from './oauth/token.js';
 import { createTokenManager, type OwnedTokenManager } from './oauth/token-manager-factory.js';
-import type { TokenSource } from './oauth/token-source.js';
+import type { TokenSource } from './oauth/token.js';
 import { proxyPlugin } from './proxy/plugin.js';
+import { suitecrmDispatcher } from './proxy/upstream-dispatcher.js';
 import { securityPlugin } from './security/plugin.js';
 import { serverOptions } from './security/server-options.js';
 import { installDrainGuard } from './shutdown.js';
-import { logTlsWarnings, upstreamTlsOptions } from './upstream-tls.js';
+import { upstreamConnections } from './upstream/pools.js';
+import { logTlsWarnings } from './upstream-tls.js';
 
 export interface AppOptions {
   /** A ready pino logger (tests pass one that writes to a sink). */
@@ -60,10 +61,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ...serverOptions(config.security),
   });
 
-  const origin = config.suitecrmUrl.origin;
   logTlsWarnings(config, logger);
-  const connect = { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) };
-  const apiPool = new Pool(origin, { connections: config.upstreamConnections, connect, keepAliveTimeout: 4_000, keepAliveTimeoutThreshold: 1_000 });
+  const upstream = upstreamConnections(config);
 
   const metrics = new ProxyMetrics();
   // PROXY_WORKERS: a worker gets its tokens from the primary; otherwise this process owns them.
@@ -118,17 +117,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(legacyOAuthPlugin, legacyOAuth);
   await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting });
   await app.register(proxyPlugin, {
-    dispatcher: apiPool,
-    freshConnection: () => new Client(origin, { connect }),
-    tokens,
-    basePath: config.basePath,
-    hostHeader: config.suitecrmUrl.host,
+    dispatcher: suitecrmDispatcher(upstream, tokens, logger.child({ component: 'upstream' })),
+    upstreamUrl: config.suitecrmUrl,
     timeoutMs: config.upstreamTimeoutMs,
     replayBodyLimitBytes: config.replayBodyLimitBytes,
   });
 
   app.addHook('onClose', async () => {
-    await Promise.all([apiPool.close(), owned?.close()]);
+    await Promise.all([upstream.api.close(), owned?.close()]);
   });
   return app;
 }

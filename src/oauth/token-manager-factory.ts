@@ -4,12 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
 import type { Config } from '../config/load.js';
-import { upstreamTlsOptions } from '../upstream-tls.js';
+import { tokenPool as newTokenPool } from '../upstream/pools.js';
 import { requestToken } from './grant.js';
 import { tokenStoreFor } from './store-factory.js';
-import { TokenManager, type TokenHooks } from './token-manager.js';
+import type { TokenHooks } from './token.js';
+import { TokenManager } from './token-manager.js';
 
 export interface OwnedTokenManager {
   readonly tokens: TokenManager;
@@ -25,8 +25,7 @@ export function credentialKey(config: Config): string {
 }
 
 export function createTokenManager(config: Config, logger: Logger, options: { now?: () => number; hooks?: Partial<TokenHooks> } = {}): OwnedTokenManager {
-  // Token requests get their own small pool so they never queue behind slow API calls.
-  const tokenPool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) } });
+  const tokenPool = newTokenPool(config);
   const key = credentialKey(config);
   const store = tokenStoreFor(config, key, logger, options.now);
   const tokens = new TokenManager({

@@ -36,12 +36,12 @@ function connectionListed(value: string | string[] | undefined): Set<string> | u
 }
 
 /**
- * Headers for the upstream request: the caller's, minus hop-by-hop and credentials, plus our
- * Bearer token. `bodyLength` is the exact length of a buffered body, undefined for a stream.
+ * Headers for the upstream request: the caller's as sent (Content-Type with its parameters
+ * included), minus hop-by-hop and credentials; the Bearer token is added by the token
+ * injection. `bodyLength` is the exact length of a buffered body, undefined for a stream.
  */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
-  authorization: string,
   hostHeader: string,
   bodyLength: number | undefined,
 ): Record<string, string | string[]> {
@@ -53,7 +53,6 @@ export function upstreamRequestHeaders(
     if (value !== undefined) headers[name] = value;
   }
   headers.host = hostHeader;
-  headers.authorization = authorization;
   if (bodyLength !== undefined) headers['content-length'] = String(bodyLength);
   else if (incoming['content-length'] !== undefined && incoming['transfer-encoding'] === undefined) {
     headers['content-length'] = incoming['content-length'];

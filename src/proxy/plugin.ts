@@ -1,11 +1,26 @@
 /**
- * The proxy is just a catch-all route, so every Fastify hook (auth, rate limits, logging)
- * applies to proxied requests too. `/_proxy/` belongs to the proxy and is never forwarded.
+ * The proxy is @fastify/http-proxy: a catch-all route, so every Fastify hook (auth, rate limits,
+ * logging) applies to proxied requests, forwarded by @fastify/reply-from over an undici pool
+ * whose interceptors add what is SuiteCRM's (see upstream-dispatcher.ts). `/_proxy/` belongs to
+ * the proxy and is never forwarded.
+ *
+ * Each option below is set on purpose (test/proxy/forwarding-options.test.ts covers each):
+ * - redirects come back untouched (`internalRewriteLocationHeader: false`);
+ * - no silent retries: reply-from retries a GET that got 503 up to 10 times by default, and reads
+ *   `maxRetriesOn503: 0` as 10; `retryDelay` returning null turns every retry off;
+ * - bodies stay ours (`proxyPayloads: false`, body.ts) and a buffered body is handed over as
+ *   `body` + `contentType`, because reply-from runs JSON.stringify on an application/json body it
+ *   finds on the request and cuts the Content-Type down to its bare type;
+ * - reply-from's own request log lines are off: the proxy writes one line per request (app.ts);
+ * - upstream failures become our JSON:API errors in `onError`.
  */
+import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ProxyError } from '../errors.js';
-import { registerPassThroughBodies } from './body.js';
-import { Forwarder, type ForwardOptions, type ForwardOutcome } from './forward.js';
+import type { Dispatcher } from 'undici';
+import { ownErrorIn, ProxyError, upstreamError } from '../errors.js';
+import { registerPassThroughBodies, type ProxyBody } from './body.js';
+import { attachExchange, newExchange, type ForwardOutcome } from './exchange.js';
+import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 
 export const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -16,27 +31,58 @@ declare module 'fastify' {
   }
 }
 
-export interface ProxyPluginOptions extends ForwardOptions {
+export interface ProxyPluginOptions {
+  /** The pool to SuiteCRM with the token, replay and stale-socket interceptors composed on it. */
+  readonly dispatcher: Dispatcher;
+  /** SUITECRM_URL: origin and base path (e.g. `/legacy`), kept on every request path. */
+  readonly upstreamUrl: URL;
+  readonly timeoutMs: number;
   readonly replayBodyLimitBytes: number;
 }
+
+/** reply-from needs some Content-Type with a body it is given; a caller's missing one stays missing (headers.ts). */
+const FALLBACK_CONTENT_TYPE = 'application/octet-stream';
 
 export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Promise<void> {
   registerPassThroughBodies(app, opts.replayBodyLimitBytes);
   app.decorateRequest('proxyOutcome', null);
-  const forwarder = new Forwarder(opts);
-  app.route({
-    method: [...PROXIED_METHODS],
-    url: '/*',
-    handler(request: FastifyRequest, reply: FastifyReply) {
+  const hostHeader = opts.upstreamUrl.host;
+  const options: FastifyHttpProxyOptions = {
+    upstream: opts.upstreamUrl.origin + opts.upstreamUrl.pathname.replace(/\/+$/, ''),
+    undici: opts.dispatcher as FastifyHttpProxyOptions['undici'],
+    httpMethods: [...PROXIED_METHODS],
+    proxyPayloads: false,
+    internalRewriteLocationHeader: false,
+    disableRequestLogging: true,
+    preHandler(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) {
       // Only origin-form targets ("/path?query") can be proxied; the pool is bound to SUITECRM_URL.
       if (request.url.charCodeAt(0) !== 47 /* '/' */) {
-        throw new ProxyError('BAD_REQUEST', 'the request target must be a path starting with /');
+        done(new ProxyError('BAD_REQUEST', 'the request target must be a path starting with /'));
+        return;
       }
-      const outcome: ForwardOutcome = { replayed: false, tokenWaited: false, upstreamMs: -1 };
-      request.proxyOutcome = outcome;
-      // Not async: with a cached token the request is dispatched without a promise; the reply
-      // is sent from the upstream's callbacks.
-      forwarder.forward(request, reply, outcome);
+      request.proxyOutcome = newExchange();
+      done();
     },
-  });
+    handler(request, reply, dest, replyOptions) {
+      const body = request.body as ProxyBody;
+      return reply.from(dest, Buffer.isBuffer(body)
+        ? { ...replyOptions, body, contentType: request.headers['content-type'] ?? FALLBACK_CONTENT_TYPE }
+        : replyOptions);
+    },
+    replyOptions: {
+      timeout: opts.timeoutMs,
+      retryDelay: () => null,
+      rewriteRequestHeaders(request) {
+        const body = request.body as ProxyBody;
+        const headers = upstreamRequestHeaders(request.headers, hostHeader, Buffer.isBuffer(body) ? body.length : undefined);
+        return attachExchange(headers, request.proxyOutcome as ReturnType<typeof newExchange>);
+      },
+      rewriteHeaders: (headers) => downstreamResponseHeaders(headers) as typeof headers,
+      onError(reply, { error }) {
+        // Our own errors (no token, a body we cut off) arrive as the cause of reply-from's error.
+        reply.send(ownErrorIn(error) ?? upstreamError(error));
+      },
+    },
+  };
+  await app.register(httpProxy, options);
 }

@@ -258,7 +258,9 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
       return;
     }
 
-    const reply = this.#route(req, match, method, url, body);
+    const reply = mode === 'unavailable-503'
+      ? { status: 503, headers: { 'Content-Type': 'text/html; charset=UTF-8', 'Retry-After': '1' }, body: '<html><body><h1>503 Service Unavailable</h1></body></html>' }
+      : this.#route(req, match, method, url, body);
     if (mode === 'close-after-response') {
       reply.headers = { ...reply.headers, Connection: 'close' };
       res.on('finish', () => req.socket.end());

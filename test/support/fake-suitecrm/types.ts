@@ -58,8 +58,11 @@ export interface FakeFaults {
   refreshInvalidClientBug?: boolean;
   /** Every V8 call with an otherwise valid token -> 401 "Access token has been revoked". */
   rejectAllTokens?: boolean;
-  /** V8 side: destroy the socket before answering / never answer / answer with Connection: close then close. */
-  api?: 'ok' | 'reset' | 'hang' | 'close-after-response';
+  /**
+   * V8 side: destroy the socket before answering / never answer / answer with Connection: close
+   * then close / answer 503 with Retry-After (maintenance mode or an overloaded PHP-FPM behind Apache).
+   */
+  api?: 'ok' | 'reset' | 'hang' | 'close-after-response' | 'unavailable-503';
   apiDelayMs?: number;
   /** SuiteCRM's clock ahead of ours: tokens die this many seconds earlier than expires_in says. */
   clockSkewSeconds?: number;

@@ -1,0 +1,51 @@
+/**
+ * The record of one proxied request on its way through the undici interceptors: which token it
+ * carried, whether it waited for one or was replayed, how long SuiteCRM took. The route creates
+ * it; the interceptors fill it in; the request log line and the metrics read it.
+ *
+ * It travels as a symbol-keyed property of the upstream headers object, because that object is
+ * the only thing @fastify/reply-from hands from its `rewriteRequestHeaders` hook to the
+ * dispatcher (it copies headers with Object.assign, which keeps symbol keys; undici reads only
+ * string keys, so the record is never sent). test/proxy/forwarding-options.test.ts guards that path.
+ */
+import type { Dispatcher } from 'undici';
+import type { CachedToken } from '../oauth/token.js';
+
+/** What happened to a request on its way, for the request log line and metrics. */
+export interface ForwardOutcome {
+  replayed: boolean;
+  tokenWaited: boolean;
+  /** Time SuiteCRM took to send the response headers of the answer passed back; -1 if none came. */
+  upstreamMs: number;
+}
+
+export interface Exchange extends ForwardOutcome {
+  /** The token the current attempt carries (set by the token injection). */
+  token: CachedToken | undefined;
+  /** performance.now() when the current attempt was handed to the connection pool. */
+  sentAt: number;
+}
+
+const EXCHANGE = Symbol('suitecrm-auth-proxy.exchange');
+
+type HeadersWithExchange = Record<string, string | string[]> & { [EXCHANGE]?: Exchange };
+
+export function newExchange(): Exchange {
+  return { replayed: false, tokenWaited: false, upstreamMs: -1, token: undefined, sentAt: 0 };
+}
+
+export function attachExchange(headers: Record<string, string | string[]>, exchange: Exchange): Record<string, string | string[]> {
+  (headers as HeadersWithExchange)[EXCHANGE] = exchange;
+  return headers;
+}
+
+/** The exchange of a dispatch, or undefined for requests that did not come through the proxy route. */
+export function exchangeOf(opts: Dispatcher.DispatchOptions): Exchange | undefined {
+  const headers = opts.headers as HeadersWithExchange | null | undefined;
+  return headers?.[EXCHANGE];
+}
+
+/** Bytes in hand (or no body) can be sent twice; a stream cannot. */
+export function isReplayableBody(body: Dispatcher.DispatchOptions['body']): boolean {
+  return body === undefined || body === null || typeof body === 'string' || Buffer.isBuffer(body);
+}
