@@ -12,9 +12,12 @@
  *   `body` + `contentType`, because reply-from runs JSON.stringify on an application/json body it
  *   finds on the request and cuts the Content-Type down to its bare type;
  * - reply-from's own request log lines are off: the proxy writes one line per request (app.ts);
- * - upstream failures become our JSON:API errors in `onError`.
+ * - upstream failures become our JSON:API errors in `onError`;
+ * - a small answer of known length is collected and sent in one write (`onResponse`): piping
+ *   reply-from's response stream costs a second socket write and stream bookkeeping per request.
  */
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { ownErrorIn, ProxyError, upstreamError } from '../errors.js';
@@ -38,6 +41,32 @@ export interface ProxyPluginOptions {
   readonly upstreamUrl: URL;
   readonly timeoutMs: number;
   readonly replayBodyLimitBytes: number;
+}
+
+/** Answers up to this size (by Content-Length) are collected and written at once; larger ones stream. */
+const COLLECT_LIMIT_BYTES = 64 * 1024;
+
+/** The part of undici's response body that is used here. */
+interface UpstreamBody extends Readable {
+  bytes(): Promise<Uint8Array>;
+}
+
+function sendAnswer(request: FastifyRequest, reply: FastifyReply, res: { statusCode: number; headers: Record<string, unknown>; stream: unknown }): void {
+  const body = res.stream as UpstreamBody;
+  const length = res.headers['content-length'];
+  const collect = typeof length === 'string' && Number(length) <= COLLECT_LIMIT_BYTES &&
+    request.method !== 'HEAD' && res.statusCode !== 204 && res.statusCode !== 304;
+  if (!collect) {
+    reply.send(body);
+    return;
+  }
+  body.bytes().then(
+    (bytes) => reply.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
+    (err: unknown) => {
+      reply.removeHeader('content-length');
+      reply.send(ownErrorIn(err) ?? upstreamError(err));
+    },
+  );
 }
 
 /** reply-from needs some Content-Type with a body it is given; a caller's missing one stays missing (headers.ts). */
@@ -78,6 +107,7 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
         return attachExchange(headers, request.proxyOutcome as ReturnType<typeof newExchange>);
       },
       rewriteHeaders: (headers) => downstreamResponseHeaders(headers) as typeof headers,
+      onResponse: (request, reply, res) => sendAnswer(request as FastifyRequest, reply as FastifyReply, res as never),
       onError(reply, { error }) {
         // Our own errors (no token, a body we cut off) arrive as the cause of reply-from's error.
         reply.send(ownErrorIn(error) ?? upstreamError(error));
