@@ -19,6 +19,11 @@ export interface StoreResult {
 
 type Callback = (err: Error | null, result?: StoreResult) => void;
 
+/** A caller's rateLimit as the store's `timeWindow`: the time to refill a full bucket. */
+export function refillWindowMs(limit: { readonly perSecond: number; readonly burst: number }): number {
+  return Math.max(1, Math.round((limit.burst / limit.perSecond) * 1000));
+}
+
 export class TokenBucketStore {
   /** One bucket per caller name: the key space is bounded by PROXY_CLIENTS. */
   private readonly buckets = new Map<string, Bucket>();
