@@ -6,6 +6,7 @@
  * there) and compared in constant time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RateLimitSpec } from '../security/clients.js';
 import { GRANT_TYPES, type LocalGrantType } from './token-request.js';
 
 export interface OAuthCredentialSpec {
@@ -23,7 +24,7 @@ export interface OAuthCaller {
   readonly name: string;
   readonly oauth: OAuthCredentialSpec;
   /** Its rateLimit (or PROXY_RATE_LIMIT_*): logins are counted against it in a bucket of their own. */
-  readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
+  readonly rateLimit?: RateLimitSpec;
 }
 
 /** Caller fields this module reads (camelCase and snake_case, like the other caller fields). */
