@@ -8,6 +8,7 @@ import { adminPlugin, ADMIN_PREFIX } from './admin.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
 import { legacyOAuthPlugin, sendRendered } from './legacy-oauth/plugin.js';
+import { localLoginMetrics } from './legacy-oauth/login-metrics.js';
 import { isOAuthError, renderOAuthError } from './legacy-oauth/responses.js';
 import { setupLegacyOAuth } from './legacy-oauth/setup.js';
 import { logDestination, loggerOptions } from './logging.js';
@@ -114,7 +115,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     config: config.security, host: config.host, tokenPath: config.tokenPath, replayBodyLimitBytes: config.replayBodyLimitBytes, now: options.now,
     localTokens: legacyOAuth.resolver,
   });
-  await app.register(legacyOAuthPlugin, legacyOAuth);
+  await app.register(legacyOAuthPlugin, { ...legacyOAuth, observeLogin: localLoginMetrics(metrics.registry, legacyOAuth.store) });
   await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting });
   await app.register(proxyPlugin, {
     dispatcher: suitecrmDispatcher(upstream, tokens, logger.child({ component: 'upstream' })),

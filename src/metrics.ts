@@ -20,7 +20,8 @@ import { PROXIED_METHODS } from './proxy/plugin.js';
 export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
 /** The proxy's own endpoints, which are not counted as proxied requests. */
 const ADMIN_PATHS = `${ADMIN_PREFIX}/`;
-const PREFIX = 'suitecrm_proxy_';
+export const METRIC_PREFIX = 'suitecrm_proxy_';
+const PREFIX = METRIC_PREFIX;
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 const METHODS = [...PROXIED_METHODS, 'other'] as const;

@@ -42,7 +42,14 @@ export interface Config {
   /** Inbound callers, rules and limits (src/security/). */
   readonly security: SecurityConfig;
   /** Local tokens for OAuth-speaking legacy tools (src/legacy-oauth/). */
-  readonly localTokens: { readonly accessTtlMs: number; readonly refreshTtlMs: number; readonly maxSessions: number; readonly maxLoginFailuresPerMinute: number };
+  readonly localTokens: {
+    readonly accessTtlMs: number;
+    readonly refreshTtlMs: number;
+    readonly maxSessions: number;
+    readonly maxSessionsPerClient: number;
+    readonly maxLoginFailuresPerMinute: number;
+    readonly maxLoginFailuresPerAddressPerMinute: number;
+  };
 }
 
 /** A bad setting: the message names it and says what is expected, never echoing a secret. */
@@ -282,7 +289,9 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
       accessTtlMs: seconds('LOCAL_TOKEN_TTL_SECONDS'),
       refreshTtlMs: seconds('LOCAL_REFRESH_TOKEN_TTL_SECONDS'),
       maxSessions: p.get('LOCAL_TOKEN_MAX_SESSIONS') as number,
+      maxSessionsPerClient: p.get('LOCAL_TOKEN_MAX_SESSIONS_PER_CLIENT') as number,
       maxLoginFailuresPerMinute: p.get('LOCAL_LOGIN_FAILURES_PER_MINUTE') as number,
+      maxLoginFailuresPerAddressPerMinute: p.get('LOCAL_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE') as number,
     }),
   });
 }

@@ -6,26 +6,32 @@
  * there) and compared in constant time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RateLimitSpec } from '../security/clients.js';
+import { GRANT_TYPES, type LocalGrantType } from './token-request.js';
 
 export interface OAuthCredentialSpec {
   readonly clientId: string;
   readonly clientSecretDigest: Buffer;
-  /** With a username and password the caller may also use the password grant. */
+  /** With a username and password the caller uses the password grant. */
   readonly username: string | undefined;
   readonly passwordDigest: Buffer | undefined;
+  /** The grants this caller may use at the local token endpoint (see `allowedGrants`). */
+  readonly grants: ReadonlySet<LocalGrantType>;
 }
 
 /** A caller that may log in at the local token endpoint. */
 export interface OAuthCaller {
   readonly name: string;
   readonly oauth: OAuthCredentialSpec;
+  /** Its rateLimit (or PROXY_RATE_LIMIT_*): logins are counted against it in a bucket of their own. */
+  readonly rateLimit?: RateLimitSpec;
 }
 
 /** Caller fields this module reads (camelCase and snake_case, like the other caller fields). */
 export const OAUTH_CALLER_FIELDS: readonly string[] = [
   'clientId', 'client_id', 'clientSecret', 'client_secret', 'clientSecretFile', 'client_secret_file',
   'clientSecretSha256', 'client_secret_sha256', 'username', 'password', 'passwordFile', 'password_file',
-  'passwordSha256', 'password_sha256',
+  'passwordSha256', 'password_sha256', 'grants',
 ];
 
 /** A problem in a caller's OAuth fields; the message names the caller and field, never a value. */
@@ -79,6 +85,29 @@ function secretDigest(where: string, entry: Json, names: readonly [string, strin
 }
 
 /**
+ * SuiteCRM's model (`oauth2clients.allowed_grant_type`): a client is either a password client or
+ * a client_credentials client. So a caller with a username and password may use the password
+ * grant, one without may use client_credentials, and `grants` lists more explicitly. A password
+ * login's refresh token can always be used (refresh_token comes with password).
+ */
+export function allowedGrants(where: string, hasUser: boolean, listed: unknown): ReadonlySet<LocalGrantType> {
+  if (listed === undefined) return new Set<LocalGrantType>(hasUser ? ['password', 'refresh_token'] : ['client_credentials', 'refresh_token']);
+  if (!Array.isArray(listed) || listed.length === 0) {
+    throw new InvalidOAuthCredentialsError(`${where}.grants must be a non-empty array of grant names (${GRANT_TYPES.join(', ')})`);
+  }
+  for (const grant of listed) {
+    if (!GRANT_TYPES.includes(grant as LocalGrantType)) {
+      const shown = typeof grant === 'string' ? JSON.stringify(grant.slice(0, 40)) : typeof grant;
+      throw new InvalidOAuthCredentialsError(`${where}.grants: ${shown} is not a grant the local token endpoint knows (${GRANT_TYPES.join(', ')})`);
+    }
+  }
+  const grants = new Set(listed as LocalGrantType[]);
+  if (grants.has('password') && !hasUser) throw new InvalidOAuthCredentialsError(`${where}.grants lists password, which needs username and password`);
+  if (grants.has('password')) grants.add('refresh_token');
+  return grants;
+}
+
+/**
  * Reads a caller's OAuth fields; undefined when it has none. A client id needs a secret; a
  * username needs a password (and a client id), and the other way round.
  */
@@ -90,8 +119,8 @@ export function parseOAuthCredentials(where: string, entry: Json, readFile: File
   const passwordDigest = secretDigest(where, entry,
     ['password', 'password', 'passwordFile', 'password_file', 'passwordSha256', 'password_sha256'], readFile, 1);
   if (clientId === undefined) {
-    if (clientSecretDigest !== undefined || username !== undefined || passwordDigest !== undefined) {
-      throw new InvalidOAuthCredentialsError(`${where}: clientSecret, username and password need a clientId`);
+    if (clientSecretDigest !== undefined || username !== undefined || passwordDigest !== undefined || entry.grants !== undefined) {
+      throw new InvalidOAuthCredentialsError(`${where}: clientSecret, username, password and grants need a clientId`);
     }
     return undefined;
   }
@@ -105,7 +134,8 @@ export function parseOAuthCredentials(where: string, entry: Json, readFile: File
   if ((username === undefined) !== (passwordDigest === undefined)) {
     throw new InvalidOAuthCredentialsError(`${where}: username and password go together`);
   }
-  return { clientId, clientSecretDigest, username: username as string | undefined, passwordDigest };
+  const grants = allowedGrants(where, username !== undefined, entry.grants);
+  return { clientId, clientSecretDigest, username: username as string | undefined, passwordDigest, grants };
 }
 
 /** Throws when two callers share a client id (a token request must name exactly one caller). */

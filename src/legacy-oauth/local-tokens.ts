@@ -2,23 +2,27 @@
  * Local tokens: what a legacy tool gets from the proxy's token endpoint instead of a SuiteCRM
  * token. Opaque random values (256 bits, base64url, with a recognisable prefix so the proxy can
  * tell a stale local token from a wrong key), bound to one caller, with their own lifetimes.
- * Only SHA-256 digests are kept, in LRU caches bounded by LOCAL_TOKEN_MAX_SESSIONS. A refresh
- * rotates both tokens, as SuiteCRM does; a spent refresh token is refused.
+ * Only SHA-256 digests are kept, bounded per caller (LOCAL_TOKEN_MAX_SESSIONS_PER_CLIENT) and in
+ * all (LOCAL_TOKEN_MAX_SESSIONS) by session-table.ts, so one tool's logins never evict another
+ * tool's sessions. A refresh rotates both tokens, as SuiteCRM does; a spent refresh token is refused.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { oauthErrors, type IssuedTokens } from './responses.js';
+import { SessionTable } from './session-table.js';
 
 export const LOCAL_ACCESS_TOKEN_PREFIX = 'spat_';
 export const LOCAL_REFRESH_TOKEN_PREFIX = 'sprt_';
 const TOKEN_BYTES = 32;
-const CACHE_GRACE_MS = 60_000;
+/** A session is kept this long after its last token expired, so a late refresh hears "Token has expired". */
+const FORGET_GRACE_MS = 60_000;
 
 export interface LocalTokenOptions {
   readonly accessTtlMs: number;
   readonly refreshTtlMs: number;
-  /** Upper bound on live sessions; the least recently used is forgotten first (its tool logs in again). */
+  /** Upper bound on live sessions in all; past it the caller holding the most loses its least recently used one. */
   readonly maxSessions: number;
+  /** Upper bound on one caller's live sessions; past it that caller's least recently used one goes. Default: maxSessions. */
+  readonly maxSessionsPerClient?: number;
   /** Milliseconds clock; tests pass a fake one. */
   readonly now?: () => number;
 }
@@ -32,6 +36,8 @@ export interface LocalSession {
   readonly accessExpiresAt: number;
   readonly refreshDigest: string | undefined;
   readonly refreshExpiresAt: number | undefined;
+  /** A while after its last token expired, when the session is dropped. */
+  readonly forgetAt: number;
 }
 
 export interface IssuedSession extends IssuedTokens {
@@ -53,15 +59,14 @@ export function looksLikeLocalAccessToken(value: string): boolean {
 
 export class LocalTokenStore {
   private readonly now: () => number;
-  private readonly byAccess: LRUCache<string, LocalSession>;
-  private readonly byRefresh: LRUCache<string, LocalSession>;
+  private readonly byAccess = new Map<string, LocalSession>();
+  private readonly byRefresh = new Map<string, LocalSession>();
+  private readonly table: SessionTable<LocalSession>;
 
   constructor(private readonly opts: LocalTokenOptions) {
     this.now = opts.now ?? Date.now;
-    const perf = { now: this.now };
-    // The caches' TTL only frees memory; expiry itself is decided here, so it answers with the right hint.
-    this.byAccess = new LRUCache({ max: opts.maxSessions, ttl: opts.accessTtlMs + CACHE_GRACE_MS, perf });
-    this.byRefresh = new LRUCache({ max: opts.maxSessions, ttl: opts.refreshTtlMs + CACHE_GRACE_MS, perf });
+    const limits = { maxTotal: opts.maxSessions, maxPerCaller: opts.maxSessionsPerClient ?? opts.maxSessions };
+    this.table = new SessionTable(limits, (session) => this.forget(session));
   }
 
   /** Starts a session for `caller`; `withRefresh` for the password and refresh grants. */
@@ -69,16 +74,21 @@ export class LocalTokenStore {
     const now = this.now();
     const accessToken = newToken(LOCAL_ACCESS_TOKEN_PREFIX);
     const refreshToken = withRefresh ? newToken(LOCAL_REFRESH_TOKEN_PREFIX) : undefined;
+    const accessExpiresAt = now + this.opts.accessTtlMs;
+    const refreshExpiresAt = refreshToken === undefined ? undefined : now + this.opts.refreshTtlMs;
+    const forgetAt = Math.max(accessExpiresAt, refreshExpiresAt ?? accessExpiresAt) + FORGET_GRACE_MS;
     const session: LocalSession = {
       id: randomBytes(6).toString('hex'),
       caller,
       accessDigest: digest(accessToken),
-      accessExpiresAt: now + this.opts.accessTtlMs,
+      accessExpiresAt,
       refreshDigest: refreshToken === undefined ? undefined : digest(refreshToken),
-      refreshExpiresAt: refreshToken === undefined ? undefined : now + this.opts.refreshTtlMs,
+      refreshExpiresAt,
+      forgetAt,
     };
     this.byAccess.set(session.accessDigest, session);
     if (session.refreshDigest !== undefined) this.byRefresh.set(session.refreshDigest, session);
+    this.table.add(session, forgetAt - now, now);
     return { session, accessToken, refreshToken, expiresInSeconds: Math.round(this.opts.accessTtlMs / 1000) };
   }
 
@@ -86,6 +96,7 @@ export class LocalTokenStore {
   authenticate(accessToken: string): LocalSession | undefined {
     const session = this.byAccess.get(digest(accessToken));
     if (session === undefined || this.now() >= session.accessExpiresAt) return undefined;
+    this.table.touch(session);
     return session;
   }
 
@@ -113,12 +124,22 @@ export class LocalTokenStore {
 
   /** Logout: the session's access token and its refresh token stop working. */
   revoke(session: LocalSession): void {
-    this.byAccess.delete(session.accessDigest);
-    if (session.refreshDigest !== undefined) this.byRefresh.delete(session.refreshDigest);
+    this.table.remove(session);
+    this.forget(session);
   }
 
-  /** Live access tokens (an upper bound: expired ones leave on their next lookup or eviction). */
+  /** Sessions held (an upper bound: ended ones leave at the next login or count). */
   get size(): number {
-    return this.byAccess.size;
+    return this.table.size;
+  }
+
+  /** Live sessions per caller, for the sessions gauge. */
+  sessionsByCaller(): ReadonlyMap<string, number> {
+    return this.table.countsByCaller(this.now());
+  }
+
+  private forget(session: LocalSession): void {
+    this.byAccess.delete(session.accessDigest);
+    if (session.refreshDigest !== undefined) this.byRefresh.delete(session.refreshDigest);
   }
 }

@@ -11,9 +11,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProxyError } from '../errors.js';
 import { looksLikeLocalAccessToken, type LocalTokenStore } from './local-tokens.js';
 import { LOCAL_LOGOUT_PATHS, LOCAL_TOKEN_PATHS } from './paths.js';
+import type { OAuthCaller } from './credentials.js';
+import type { LoginObserver, LoginOutcome } from './login-metrics.js';
+import type { LoginRateLimit } from './login-rate-limit.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { LocalTokenEndpoint } from './token-endpoint.js';
-import { CORS_HEADERS, oauthErrors, renderLogout, renderOAuthError, renderTokenSuccess, type RenderedResponse } from './responses.js';
+import { CORS_HEADERS, OAuthError, oauthErrors, renderLogout, renderOAuthError, renderTokenSuccess, type RenderedResponse } from './responses.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -69,6 +72,14 @@ export interface LegacyOAuthPluginOptions {
   /** Undefined when SuiteCRM's token endpoint is forwarded instead (PROXY_FORWARD_TOKEN_ENDPOINT=true). */
   readonly endpoint: LocalTokenEndpoint | undefined;
   readonly throttle: LoginThrottle;
+  readonly rateLimit: LoginRateLimit;
+  /** Told the caller (when the client id names one) and outcome of every token request. */
+  readonly observeLogin?: LoginObserver;
+}
+
+function outcomeOf(error: OAuthError): LoginOutcome {
+  if (error.status === 400) return 'malformed';
+  return error.status === 429 ? 'rate_limited' : 'rejected';
 }
 
 export async function legacyOAuthPlugin(app: FastifyInstance, opts: LegacyOAuthPluginOptions): Promise<void> {
@@ -76,30 +87,51 @@ export async function legacyOAuthPlugin(app: FastifyInstance, opts: LegacyOAuthP
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: TOKEN_BODY_LIMIT_BYTES }, (_request, body, done) => done(null, body));
 
-  const { endpoint, store, throttle } = opts;
+  const { endpoint, store, throttle, rateLimit } = opts;
+  const observe: LoginObserver = opts.observeLogin ?? (() => undefined);
+  const admit = (caller: OAuthCaller): OAuthError | undefined => {
+    const wait = rateLimit.take(caller);
+    return wait === undefined ? undefined : oauthErrors.tooManyRequests(wait);
+  };
+  const throttled = (request: FastifyRequest, caller: string | undefined, wait: number, scope: 'address' | 'client'): ProxyError => {
+    observe(caller, 'throttled');
+    request.log.warn({ event: 'local_token_throttled', caller, scope, remoteAddress: request.ip }, `too many failed logins from this ${scope === 'address' ? 'address' : 'address for this client id'}`);
+    const detail = scope === 'address'
+      ? `too many failed logins from this address; retry after ${wait} seconds (LOCAL_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE)`
+      : `too many failed logins for this client id from this address; retry after ${wait} seconds (LOCAL_LOGIN_FAILURES_PER_MINUTE)`;
+    return new ProxyError('RATE_LIMITED', detail, { retryAfterSeconds: wait });
+  };
+  const refused = (request: FastifyRequest, reply: FastifyReply, error: OAuthError, caller: string | undefined, grant: string | undefined): FastifyReply => {
+    observe(caller, outcomeOf(error));
+    // The error type and hint are safe to log; they never carry a secret or a password.
+    request.log.warn({ event: 'local_token_refused', caller, grant, error: error.errorType, hint: error.hint, remoteAddress: request.ip }, 'refused a local token request');
+    return sendRendered(reply, renderOAuthError(error, request.headers.authorization));
+  };
+
   if (endpoint !== undefined) {
     const tokenHandler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-      const wait = throttle.blockedFor(request.ip);
-      if (wait !== undefined) {
-        request.log.warn({ event: 'local_token_throttled', remoteAddress: request.ip }, 'too many failed logins from this address');
-        throw new ProxyError('RATE_LIMITED', `too many failed logins from this address; retry after ${wait} seconds (LOCAL_LOGIN_FAILURES_PER_MINUTE)`, { retryAfterSeconds: wait });
-      }
-      const authorization = request.headers.authorization;
-      const result = await endpoint.respond({
+      // Read first, only to name the caller in the log: a blocked address gets 429 whatever it sent.
+      const attempt = await endpoint.read({
         contentType: request.headers['content-type'],
-        authorization,
+        authorization: request.headers.authorization,
         body: Buffer.isBuffer(request.body) ? request.body : undefined,
       });
+      const named = attempt instanceof OAuthError ? undefined : attempt.named?.name;
+      const addressWait = throttle.addressBlockedFor(request.ip);
+      if (addressWait !== undefined) throw throttled(request, named, addressWait, 'address');
+      if (attempt instanceof OAuthError) return refused(request, reply, attempt, undefined, undefined);
+      const clientWait = throttle.clientBlockedFor(request.ip, attempt.clientId);
+      if (clientWait !== undefined) throw throttled(request, named, clientWait, 'client');
+      const result = endpoint.answer(attempt, admit);
       if (result.caller !== undefined) request.caller = result.caller;
       if (result.ok) {
+        observe(result.caller, 'success');
         request.log.info({ event: 'local_token_issued', caller: result.caller, grant: result.grantType, session: result.issued.session.id }, 'issued a local token');
         return sendRendered(reply, renderTokenSuccess(result.issued));
       }
-      // Wrong credentials count towards the throttle; malformed requests (400) guess nothing.
-      if (result.error.status !== 400) throttle.failed(request.ip);
-      // The error type and hint are safe to log; they never carry a secret or a password.
-      request.log.warn({ event: 'local_token_refused', caller: result.caller, grant: result.grantType, error: result.error.errorType, hint: result.error.hint, remoteAddress: request.ip }, 'refused a local token request');
-      return sendRendered(reply, renderOAuthError(result.error, authorization));
+      // Wrong credentials count towards the throttle; malformed requests (400) and the rate limit (429) guess nothing.
+      if (outcomeOf(result.error) === 'rejected') throttle.failed(request.ip, attempt.clientId);
+      return refused(request, reply, result.error, result.named, result.grantType);
     };
     for (const url of LOCAL_TOKEN_PATHS) {
       app.route({ method: 'POST', url, config: { localEndpoint: 'token' }, handler: tokenHandler });

@@ -21,6 +21,8 @@ export class OAuthError extends Error {
     message: string,
     readonly status: number,
     readonly hint?: string,
+    /** Sent as Retry-After (the proxy's own 429; league has none). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'OAuthError';
@@ -44,6 +46,9 @@ export const oauthErrors = {
   invalidRefreshToken: (hint: string): OAuthError => new OAuthError('invalid_request', 'The refresh token is invalid.', 401, hint),
   accessDenied: (hint: string): OAuthError => new OAuthError('access_denied',
     'The resource owner or authorization server denied the request.', 401, hint),
+  /** The proxy's own: a caller over its rateLimit. SuiteCRM has no limit, so this is league's shape with our own error. */
+  tooManyRequests: (retryAfterSeconds: number): OAuthError => new OAuthError('too_many_requests',
+    'Too many token requests for this client.', 429, `Retry after ${retryAfterSeconds} seconds (the caller's rateLimit)`, retryAfterSeconds),
   /** SuiteCRM's repositories throw instead of returning null; league's middleware makes that a 500. */
   unknownError: (message: string): OAuthError => new OAuthError('unknown_error', message, 500),
 };
@@ -67,6 +72,7 @@ export function renderOAuthError(err: OAuthError, authorization: string | undefi
   if (err.errorType === 'invalid_client' && authorization !== undefined && authorization !== '') {
     headers['www-authenticate'] = `${authorization.startsWith('Bearer') ? 'Bearer' : 'Basic'} realm="OAuth"`;
   }
+  if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
   return { status: err.status, headers, body: phpJson(payload) };
 }
 

@@ -5,8 +5,9 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/load.js';
 import { ANONYMOUS_CALLER } from '../security/clients.js';
-import { OAuthClientRegistry, type OAuthCaller } from './credentials.js';
+import { allowedGrants, OAuthClientRegistry, type OAuthCaller } from './credentials.js';
 import { LocalTokenStore } from './local-tokens.js';
+import { LoginRateLimit } from './login-rate-limit.js';
 import { LoginThrottle } from './login-throttle.js';
 import { localTokenResolver, type LocalTokenResolver } from './plugin.js';
 import { LocalTokenEndpoint } from './token-endpoint.js';
@@ -17,6 +18,7 @@ export interface LegacyOAuth {
   readonly endpoint: LocalTokenEndpoint | undefined;
   readonly resolver: LocalTokenResolver;
   readonly throttle: LoginThrottle;
+  readonly rateLimit: LoginRateLimit;
 }
 
 /**
@@ -25,9 +27,9 @@ export interface LegacyOAuth {
  * proxy's own (SUITECRM_CLIENT_ID/SECRET, and USERNAME/PASSWORD if set), so it needs no change.
  */
 export function oauthCallers(config: Config): OAuthCaller[] {
-  const clients = config.security.clients;
+  const { clients, defaultRateLimit } = config.security;
   if (clients !== undefined) {
-    return clients.flatMap((spec) => (spec.oauth === undefined ? [] : [{ name: spec.name, oauth: spec.oauth }]));
+    return clients.flatMap((spec) => (spec.oauth === undefined ? [] : [{ name: spec.name, oauth: spec.oauth, rateLimit: spec.rateLimit ?? defaultRateLimit }]));
   }
   const hasUser = config.username !== undefined && config.password !== undefined;
   return [{
@@ -37,12 +39,21 @@ export function oauthCallers(config: Config): OAuthCaller[] {
       clientSecretDigest: createHash('sha256').update(config.clientSecret, 'utf8').digest(),
       username: hasUser ? config.username : undefined,
       passwordDigest: hasUser ? createHash('sha256').update(config.password ?? '', 'utf8').digest() : undefined,
+      grants: allowedGrants(ANONYMOUS_CALLER, hasUser, undefined),
     },
+    rateLimit: defaultRateLimit,
   }];
 }
 
 export function setupLegacyOAuth(config: Config, now?: () => number): LegacyOAuth {
-  const store = new LocalTokenStore({ ...config.localTokens, now });
+  const limits = config.localTokens;
+  const store = new LocalTokenStore({ ...limits, now });
   const endpoint = config.security.forwardTokenEndpoint ? undefined : new LocalTokenEndpoint(new OAuthClientRegistry(oauthCallers(config)), store);
-  return { store, endpoint, resolver: localTokenResolver(store), throttle: new LoginThrottle(config.localTokens.maxLoginFailuresPerMinute, now) };
+  return {
+    store,
+    endpoint,
+    resolver: localTokenResolver(store),
+    throttle: new LoginThrottle({ perClient: limits.maxLoginFailuresPerMinute, perAddress: limits.maxLoginFailuresPerAddressPerMinute }, now),
+    rateLimit: new LoginRateLimit(now),
+  };
 }

@@ -1,17 +1,38 @@
 /**
  * The local token endpoint's decisions, in league 8's order as SuiteCRM wires it: client
- * (unknown → 500 unknown_error, wrong secret or grant → 401 invalid_client), then the grant's own
- * parameters, then scope. Nothing here talks to SuiteCRM: a legacy tool's login costs no
- * SuiteCRM grant and can never return or revoke the shared SuiteCRM token.
+ * (unknown → 500 unknown_error, wrong secret or a grant the caller is not set up for → 401
+ * invalid_client), then the caller's rate limit, then the grant's own parameters, then scope.
+ * Nothing here talks to SuiteCRM: a legacy tool's login costs no SuiteCRM grant and can never
+ * return or revoke the shared SuiteCRM token.
  */
 import { OAuthClientRegistry, type OAuthCaller } from './credentials.js';
 import type { LocalSession, LocalTokenStore, IssuedSession } from './local-tokens.js';
 import { oauthErrors, OAuthError } from './responses.js';
 import { checkScope, parseTokenRequest, stringParameter, type ClientCredentials, type LocalGrantType, type ParsedTokenRequest, type RawTokenRequest } from './token-request.js';
 
+/** A token request that parsed, and whom it claims to be from. */
+export interface TokenAttempt {
+  readonly request: ParsedTokenRequest;
+  /** The caller its client id names, before any secret is checked: for logs and metrics, never for access. */
+  readonly named: OAuthCaller | undefined;
+  /** The client id as sent: the failed-login throttle's key. */
+  readonly clientId: unknown;
+}
+
 export type TokenEndpointResult =
   | { readonly ok: true; readonly caller: string; readonly grantType: LocalGrantType; readonly issued: IssuedSession }
-  | { readonly ok: false; readonly error: OAuthError; readonly caller: string | undefined; readonly grantType: LocalGrantType | undefined };
+  | {
+    readonly ok: false;
+    readonly error: OAuthError;
+    /** Set once the client authenticated. */
+    readonly caller: string | undefined;
+    /** The caller the client id names, authenticated or not. */
+    readonly named: string | undefined;
+    readonly grantType: LocalGrantType | undefined;
+  };
+
+/** Counts a login against the caller's rate limit; an error (429) when it is over. */
+export type LoginAdmission = (caller: OAuthCaller) => OAuthError | undefined;
 
 /** SuiteCRM's `BeanManager::getBeanSafe` messages for a client id that names no client. */
 function unknownClient(clientId: unknown): OAuthError {
@@ -26,14 +47,19 @@ export class LocalTokenEndpoint {
     private readonly tokens: LocalTokenStore,
   ) {}
 
+  private find(clientId: unknown): OAuthCaller | undefined {
+    return typeof clientId === 'string' ? this.clients.find(clientId) : undefined;
+  }
+
   /** `validateClient` for one set of presented credentials. */
   private client(credentials: ClientCredentials, grantType: LocalGrantType): OAuthCaller {
-    const caller = typeof credentials.clientId === 'string' ? this.clients.find(credentials.clientId) : undefined;
+    const { clientSecret } = credentials;
+    if (clientSecret !== undefined && typeof clientSecret !== 'string') throw oauthErrors.invalidRequest('client_secret');
+    const caller = this.find(credentials.clientId);
     if (caller === undefined) throw unknownClient(credentials.clientId);
-    const secretOk = OAuthClientRegistry.secretMatches(caller, credentials.clientSecret);
-    // Like a SuiteCRM client_credentials client asked for the password grant.
-    const grantOk = grantType !== 'password' || caller.oauth.username !== undefined;
-    if (!secretOk || !grantOk) throw oauthErrors.invalidClient();
+    const secretOk = OAuthClientRegistry.secretMatches(caller, clientSecret);
+    // Like a SuiteCRM client asked for a grant other than its allowed_grant_type.
+    if (!secretOk || !caller.oauth.grants.has(grantType)) throw oauthErrors.invalidClient();
     return caller;
   }
 
@@ -75,16 +101,32 @@ export class LocalTokenEndpoint {
     }
   }
 
-  async respond(raw: RawTokenRequest): Promise<TokenEndpointResult> {
-    let request: ParsedTokenRequest | undefined;
-    let caller: OAuthCaller | undefined;
+  /** Parses a token request (400s in SuiteCRM's dialect come back as the error) and names its caller. */
+  async read(raw: RawTokenRequest): Promise<TokenAttempt | OAuthError> {
+    let request: ParsedTokenRequest;
     try {
       request = await parseTokenRequest(raw);
+    } catch (err) {
+      if (err instanceof OAuthError) return err;
+      throw err;
+    }
+    const named = request.credentials.map((c) => this.find(c.clientId)).find((caller) => caller !== undefined);
+    return { request, named, clientId: request.credentials[0]?.clientId };
+  }
+
+  /** Authenticates the client, counts the login against its rate limit and runs the grant. */
+  answer(attempt: TokenAttempt, admit: LoginAdmission): TokenEndpointResult {
+    const { request } = attempt;
+    let caller: OAuthCaller | undefined;
+    try {
       caller = this.authenticateClient(request);
+      const refusal = admit(caller);
+      if (refusal !== undefined) throw refusal;
       return { ok: true, caller: caller.name, grantType: request.grantType, issued: this.grant(request, caller) };
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
-      return { ok: false, error: err, caller: caller?.name, grantType: request?.grantType };
+      return { ok: false, error: err, caller: caller?.name, named: caller?.name ?? attempt.named?.name, grantType: request.grantType };
     }
   }
+
 }

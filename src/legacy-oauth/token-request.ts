@@ -20,7 +20,8 @@ export interface RawTokenRequest {
 export interface ClientCredentials {
   /** league only requires client_id to be present; a non-string id simply names no client. */
   readonly clientId: unknown;
-  readonly clientSecret: string | undefined;
+  /** A non-string secret (JSON) is refused with 400 when the client is checked, as league does. */
+  readonly clientSecret: unknown;
 }
 
 export interface ParsedTokenRequest {
@@ -119,9 +120,7 @@ export function stringParameter(params: TokenParameters, name: string, fallback?
 function credentialsFrom(params: TokenParameters, basic: BasicCredentials | undefined): ClientCredentials {
   const clientId = parameter(params, 'client_id', basic?.user);
   if (clientId === undefined) throw oauthErrors.invalidRequest('client_id');
-  const clientSecret = parameter(params, 'client_secret', basic?.password);
-  if (clientSecret !== undefined && typeof clientSecret !== 'string') throw oauthErrors.invalidRequest('client_secret');
-  return { clientId, clientSecret };
+  return { clientId, clientSecret: parameter(params, 'client_secret', basic?.password) };
 }
 
 /**

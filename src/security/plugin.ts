@@ -19,7 +19,7 @@ import { isLoopbackHost, type SecurityConfig } from './config.js';
 import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind, StreamedOverrideScanner } from './request-guard.js';
 import { AccessPolicy } from './rules.js';
 import { writeSocketError } from './server-options.js';
-import { TokenBucketStore } from './token-bucket-store.js';
+import { refillWindowMs, TokenBucketStore } from './token-bucket-store.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -211,7 +211,7 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
     // Time to refill a full bucket: the store derives the refill rate (perSecond) from it.
     timeWindow: (request: FastifyRequest) => {
       const limit = rateLimitOf(request);
-      return limit === undefined ? 1000 : Math.max(1, Math.round((limit.burst / limit.perSecond) * 1000));
+      return limit === undefined ? 1000 : refillWindowMs(limit);
     },
     onExceeded: (request: FastifyRequest) => {
       request.log.warn({ event: 'rate_limited', caller: request.caller }, 'caller exceeded its rate limit');

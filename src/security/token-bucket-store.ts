@@ -4,6 +4,7 @@
  * window edge. Here `max` is the bucket size (burst) and `timeWindow` the time to refill a full
  * bucket, so the refill rate is max / timeWindow, i.e. the caller's requests per second.
  */
+import type { RateLimitSpec } from './clients.js';
 
 interface Bucket {
   tokens: number;
@@ -18,6 +19,11 @@ export interface StoreResult {
 }
 
 type Callback = (err: Error | null, result?: StoreResult) => void;
+
+/** A caller's rateLimit as the store's `timeWindow`: the time to refill a full bucket. */
+export function refillWindowMs(limit: RateLimitSpec): number {
+  return Math.max(1, Math.round((limit.burst / limit.perSecond) * 1000));
+}
 
 export class TokenBucketStore {
   /** One bucket per caller name: the key space is bounded by PROXY_CLIENTS. */

@@ -28,11 +28,18 @@ const CLIENTS = JSON.stringify([
   { name: 'etl', key: KEY_ETL },
   { name: 'reporting', key: KEY_REPORTING, methods: ['GET'], paths: ['/Api/V8/module/Accounts*'], rateLimit: { perSecond: 0.01, burst: 3 } },
 ]);
-const FIXED_SECRETS = [CC_SECRET, PW_SECRET, PASSWORD, WRONG_PASSWORD, KEY_ETL, KEY_REPORTING, KEY_WRONG];
+/** Issue 15: callers of the local token endpoint. */
+const TOOL_SECRET = 'AUDIT-tool-secret-Zc6Qe1';
+const TOOL_PASSWORD = 'AUDIT-tool-password-Vb2Mn8';
+const TOOL_WRONG_SECRET = 'AUDIT-tool-wrong-secret-Kd9Rf4';
+const TOOL_WRONG_PASSWORD = 'AUDIT-tool-wrong-password-Tg5Wy3';
+const FIXED_SECRETS = [CC_SECRET, PW_SECRET, PASSWORD, WRONG_PASSWORD, KEY_ETL, KEY_REPORTING, KEY_WRONG, TOOL_SECRET, TOOL_PASSWORD, TOOL_WRONG_SECRET, TOOL_WRONG_PASSWORD];
 
 /** Every output the tests capture, and every token value SuiteCRM issued. */
 const output: string[] = [];
 const issuedTokens = new Set<string>();
+/** Local tokens the proxy's own token endpoint issued: they may appear in its 200 bodies only. */
+const localTokens = new Set<string>();
 
 /**
  * A pass-through HTTP server between the proxy and the double that records every token value in
@@ -71,7 +78,7 @@ function secretsToFind(): string[] {
     const parts = t.split('.');
     return parts.length === 3 ? [t, parts[2]!] : [t, t.slice(-40)];
   });
-  return [...FIXED_SECRETS, ...tokens];
+  return [...FIXED_SECRETS, ...tokens, ...localTokens];
 }
 
 async function call(url: string, init: RequestInit = {}): Promise<Response> {
@@ -79,6 +86,20 @@ async function call(url: string, init: RequestInit = {}): Promise<Response> {
   const body = await res.text();
   output.push(`${res.status} ${JSON.stringify([...res.headers])} ${body}`);
   return new Response(body, { status: res.status, headers: res.headers });
+}
+
+/** A local token request: issued tokens are recorded, and cut out of the body that is audited. */
+async function tokenCall(url: string, body: Record<string, string>): Promise<{ status: number; access: string; refresh: string }> {
+  const res = await fetch(`${url}/Api/access_token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+  let text = await res.text();
+  const doc = (res.status === 200 ? JSON.parse(text) : {}) as { access_token?: string; refresh_token?: string };
+  for (const token of [doc.access_token, doc.refresh_token]) {
+    if (token === undefined) continue;
+    localTokens.add(token);
+    text = text.replace(token, '<local token>');
+  }
+  output.push(`${res.status} ${JSON.stringify([...res.headers])} ${text}`);
+  return { status: res.status, access: doc.access_token ?? '', refresh: doc.refresh_token ?? '' };
 }
 
 async function raw(port: number, text: string): Promise<void> {
@@ -179,6 +200,31 @@ describe('secrets audit', () => {
     output.push(...proxy.logs);
   });
 
+  test('scenario: the local token endpoint: logins, refusals, disallowed grants, rate limit, throttle, refresh, logout, metrics', async () => {
+    const tools = [
+      { name: 'tool', clientId: 'audit-tool', clientSecret: TOOL_SECRET, username: 'tooler', password: TOOL_PASSWORD, rateLimit: { perSecond: 0.01, burst: 6 } },
+      { name: 'cc-tool', clientId: 'audit-cc-tool', clientSecret: `${TOOL_SECRET}-cc` },
+    ];
+    const proxy = await proxyWith({ ...PW, PROXY_CLIENTS: JSON.stringify(tools), LOCAL_LOGIN_FAILURES_PER_MINUTE: '3', LOCAL_TOKEN_MAX_SESSIONS_PER_CLIENT: '2' });
+    const login = { grant_type: 'password', client_id: 'audit-tool', client_secret: TOOL_SECRET, username: 'tooler', password: TOOL_PASSWORD };
+    const first = await tokenCall(proxy.url, login);
+    assert.equal((await tokenCall(proxy.url, { grant_type: 'refresh_token', client_id: 'audit-tool', client_secret: TOOL_SECRET, refresh_token: first.refresh })).status, 200);
+    const second = await tokenCall(proxy.url, login);
+    assert.equal((await tokenCall(proxy.url, login)).status, 200, 'evicts the tool\'s own oldest session');
+    assert.equal((await call(`${proxy.url}/Api/V8/module/Accounts`, { headers: { authorization: `Bearer ${second.access}` } })).status, 200);
+    assert.equal((await call(`${proxy.url}/Api/V8/logout`, { method: 'POST', headers: { authorization: `Bearer ${second.access}` } })).status, 200);
+    assert.equal((await tokenCall(proxy.url, { ...login, grant_type: 'client_credentials' })).status, 401, 'a grant the tool is not set up for');
+    assert.equal((await tokenCall(proxy.url, { ...login, password: TOOL_WRONG_PASSWORD })).status, 500);
+    assert.equal((await tokenCall(proxy.url, login)).status, 200);
+    assert.equal((await tokenCall(proxy.url, login)).status, 429, 'over its rateLimit');
+    for (let i = 0; i < 4; i++) await tokenCall(proxy.url, { grant_type: 'client_credentials', client_id: 'audit-cc-tool', client_secret: TOOL_WRONG_SECRET });
+    assert.equal((await tokenCall(proxy.url, { grant_type: 'client_credentials', client_id: 'audit-cc-tool', client_secret: `${TOOL_SECRET}-cc` })).status, 429, 'throttled');
+    await call(`${proxy.url}/_proxy/metrics`);
+    assert.ok(proxy.logEvents('local_token_refused').every((l) => l.caller === 'tool' || l.caller === 'cc-tool'));
+    assert.ok(localTokens.size >= 5);
+    output.push(...proxy.logs);
+  });
+
   test('scenario: configuration errors never echo a secret', () => {
     const base = { SUITECRM_URL: 'https://crm.example.com', SUITECRM_CLIENT_ID: 'audit-cc', SUITECRM_CLIENT_SECRET: CC_SECRET };
     const bad: Record<string, string>[] = [
@@ -190,6 +236,7 @@ describe('secrets audit', () => {
       { SUITECRM_GRANT_TYPE: 'password', SUITECRM_USERNAME: 'auditor', SUITECRM_PASSWORD: PASSWORD, PROXY_PORT: 'eighty' },
       { SUITECRM_GRANT_TYPE: 'password', SUITECRM_USERNAME: 'auditor', SUITECRM_PASSWORD_FILE: '/run/secrets/pw', SUITECRM_PASSWORD: PASSWORD },
       { PROXY_HOST: '0.0.0.0' },
+      { PROXY_CLIENTS: JSON.stringify([{ name: 'tool', clientId: 'audit-tool', clientSecret: TOOL_SECRET, username: 'tooler', password: TOOL_PASSWORD, grants: ['password', 'implicit'] }]) },
     ];
     for (const env of bad) {
       let caught: unknown;
