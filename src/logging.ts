@@ -22,9 +22,22 @@ export const REDACT_PATHS = [
   'body.access_token',
 ];
 
+/** What @fastify/reply-from logs, at warn, for every upstream failure before our onError answers it. */
+const REPLY_FROM_FAILURE_MESSAGE = 'response errored';
+const WARN = 40;
+
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
+    hooks: {
+      // Demoted to debug, where the proxy's own line for a classified upstream error has always been:
+      // a SuiteCRM outage would otherwise add a warn line per failed request (the request line
+      // already carries the status, the response the error code).
+      logMethod(args, method, methodLevel) {
+        if (methodLevel === WARN && args[1] === REPLY_FROM_FAILURE_MESSAGE) return this.debug(...(args as [object, string]));
+        return method.apply(this, args);
+      },
+    },
     base: { service: 'suitecrm-auth-proxy' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: {

@@ -84,4 +84,16 @@ describe('forwarding options', () => {
     assert.equal(line?.replayed, true);
     assert.equal(crm.requests.length, 3, 'first request, the 401, the replay');
   });
+
+  test("an upstream failure becomes our JSON:API error; reply-from's warn line for it is demoted to debug", async () => {
+    crm.faults.api = 'reset';
+    const before = proxy.logs.length;
+    const res = await fetch(`${proxy.url}/Api/V8/module`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/vnd.api+json' } });
+    assert.equal(res.status, 502);
+    assert.equal(res.headers.get('x-suitecrm-proxy-error'), 'UPSTREAM_UNREACHABLE');
+    const lines = proxy.logs.slice(before).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const replyFrom = lines.filter((l) => l.msg === 'response errored');
+    assert.equal(replyFrom.length, 1);
+    assert.equal(replyFrom[0]?.level, 20);
+  });
 });
