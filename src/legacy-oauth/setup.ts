@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/load.js';
 import { ANONYMOUS_CALLER } from '../security/clients.js';
-import { OAuthClientRegistry, type OAuthCaller } from './credentials.js';
+import type { OAuthCaller } from './credentials.js';
+import { LiveClientRegistry } from './live-clients.js';
 import { LocalTokenStore } from './local-tokens.js';
 import { LoginThrottle } from './login-throttle.js';
 import { localTokenResolver, type LocalTokenResolver } from './plugin.js';
@@ -17,6 +18,8 @@ export interface LegacyOAuth {
   readonly endpoint: LocalTokenEndpoint | undefined;
   readonly resolver: LocalTokenResolver;
   readonly throttle: LoginThrottle;
+  /** Who may log in at the local token endpoint; a configuration reload replaces them. */
+  readonly clients: LiveClientRegistry;
 }
 
 /**
@@ -43,6 +46,7 @@ export function oauthCallers(config: Config): OAuthCaller[] {
 
 export function setupLegacyOAuth(config: Config, now?: () => number): LegacyOAuth {
   const store = new LocalTokenStore({ ...config.localTokens, now });
-  const endpoint = config.security.forwardTokenEndpoint ? undefined : new LocalTokenEndpoint(new OAuthClientRegistry(oauthCallers(config)), store);
-  return { store, endpoint, resolver: localTokenResolver(store), throttle: new LoginThrottle(config.localTokens.maxLoginFailuresPerMinute, now) };
+  const clients = new LiveClientRegistry(oauthCallers(config));
+  const endpoint = config.security.forwardTokenEndpoint ? undefined : new LocalTokenEndpoint(clients, store);
+  return { store, endpoint, resolver: localTokenResolver(store), throttle: new LoginThrottle(config.localTokens.maxLoginFailuresPerMinute, now), clients };
 }
