@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { Config } from '../config/load.js';
 import { upstreamTlsOptions } from '../upstream-tls.js';
-import { requestToken } from './grant.js';
+import { LiveCredential, requestWithReread } from './live-credential.js';
 import { tokenStoreFor } from './store-factory.js';
 import { TokenManager, type TokenHooks } from './token-manager.js';
 
@@ -24,7 +24,9 @@ export function credentialKey(config: Config): string {
     .digest('hex');
 }
 
-export function createTokenManager(config: Config, logger: Logger, options: { now?: () => number; hooks?: Partial<TokenHooks> } = {}): OwnedTokenManager {
+export function createTokenManager(settings: Config | LiveCredential, logger: Logger, options: { now?: () => number; hooks?: Partial<TokenHooks> } = {}): OwnedTokenManager {
+  const credential = settings instanceof LiveCredential ? settings : new LiveCredential(settings);
+  const config = credential.current;
   // Token requests get their own small pool so they never queue behind slow API calls.
   const tokenPool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) } });
   const key = credentialKey(config);
@@ -33,14 +35,15 @@ export function createTokenManager(config: Config, logger: Logger, options: { no
     store,
     grantType: config.grantType,
     initialRefreshToken: config.refreshToken,
-    refreshMarginMs: config.refreshMarginMs,
-    tokenRetryMaxMs: config.tokenRetryMaxMs,
-    credentialsRetryMs: config.credentialsRetryMs,
+    // Getters: the manager reads these on use, so a reload's new values apply to it at once.
+    get refreshMarginMs() { return credential.current.refreshMarginMs; },
+    get tokenRetryMaxMs() { return credential.current.tokenRetryMaxMs; },
+    get credentialsRetryMs() { return credential.current.credentialsRetryMs; },
     credentialKey: key,
     logger,
     now: options.now,
     hooks: options.hooks,
-    fetchToken: (request) => requestToken(config, tokenPool, request, options.now),
+    fetchToken: (request) => requestWithReread(credential, tokenPool, request, options.now),
   });
   return { tokens, close: async () => { await Promise.all([tokenPool.close(), store.close()]); } };
 }
