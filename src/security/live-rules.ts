@@ -31,11 +31,6 @@ export class SecurityRules {
   rateLimit(caller: Caller | null): RateLimitSpec | undefined {
     return caller === null ? undefined : (caller.spec?.rateLimit ?? this.config.defaultRateLimit);
   }
-
-  /** True when some caller (or the default) has a rate limit. */
-  get anyRateLimit(): boolean {
-    return this.config.defaultRateLimit !== undefined || (this.config.clients ?? []).some((client) => client.rateLimit !== undefined);
-  }
 }
 
 /** The rules a running proxy uses; replaced whole by a reload. */
