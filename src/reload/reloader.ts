@@ -5,6 +5,7 @@
  * keeps serving with what it had and logs `config_reload_failed` naming the setting.
  */
 import type { FastifyBaseLogger as Logger } from 'fastify';
+import { levels } from 'pino';
 import type { Config } from '../config/load.js';
 import { diffConfig, effectiveConfig, isEmptyDiff, type ConfigDiff } from './diff.js';
 import type { ConfigSnapshot } from './snapshot.js';
@@ -70,11 +71,13 @@ export class Reloader {
       if (trigger === 'credentials_rejected' && isEmptyDiff(diff)) return { outcome: 'unchanged' };
       const config = effectiveConfig(this.running, next.config);
       const prepared = await prepareAll(this.opts.targets, config, diff);
+      // A reload that raises LOG_LEVEL must still show its own line: written before or after, whichever level lets it through.
+      const logged = this.logSuccess(trigger, diff);
       prepared.commit();
+      if (!logged) this.logSuccess(trigger, diff);
       this.accepted = next;
       this.running = config;
       result = { outcome: 'success', diff, snapshot: next };
-      this.logSuccess(trigger, diff);
     } catch (err) {
       const setting = settingOf(err);
       if (setting === undefined) this.log.error({ event: 'config_reload_failed', trigger, err }, 'reloading the configuration failed unexpectedly; nothing changed');
@@ -85,7 +88,8 @@ export class Reloader {
     return result;
   }
 
-  private logSuccess(trigger: ReloadTrigger, diff: ConfigDiff): void {
+  /** Returns false when the current level drops the line. */
+  private logSuccess(trigger: ReloadTrigger, diff: ConfigDiff): boolean {
     const line = {
       event: this.opts.follower ? 'config_applied' : 'config_reloaded',
       trigger,
@@ -98,8 +102,9 @@ export class Reloader {
     };
     const restart = diff.restartRequired.length === 0 ? '' : `; ${diff.restartRequired.join(', ')} changed but take effect only after a restart`;
     const message = `configuration reloaded: ${diff.changed.length === 0 ? 'nothing changed' : diff.changed.join(', ')}${restart}`;
-    if (this.opts.follower) this.log.debug(line, message);
-    else if (diff.restartRequired.length > 0) this.log.warn(line, message);
-    else this.log.info(line, message);
+    const level = this.opts.follower ? 'debug' : diff.restartRequired.length > 0 ? 'warn' : 'info';
+    if (levels.values[level]! < (levels.values[this.log.level] ?? Infinity)) return false;
+    this.log[level](line, message);
+    return true;
   }
 }

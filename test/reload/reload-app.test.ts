@@ -33,8 +33,9 @@ after(async () => {
 /** The proxy app with a Reloader over a config file, without a watcher or signal handler. */
 async function reloadable(name: string, settings: Record<string, string>): Promise<{ proxy: RunningProxy; reloader: Reloader; configPath: string }> {
   const configPath = join(dir, `${name}.yaml`);
-  writeFileSync(configPath, Object.entries(settings).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n'));
-  const source: ConfigSource = { env: { SUITECRM_URL: crm.url, PROXY_PORT: '0', LOG_LEVEL: 'debug' }, configPath };
+  writeFileSync(configPath, Object.entries({ LOG_LEVEL: 'debug', ...settings }).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n'));
+  // Only what the file does not set: the environment would override the file, reloads included.
+  const source: ConfigSource = { env: { SUITECRM_URL: crm.url, PROXY_PORT: '0' }, configPath };
   const initial = readSnapshot(source, readText);
   // Empty values override the harness's defaults, as unset ones.
   const proxy = await startProxy(crm.url, { SUITECRM_CLIENT_SECRET: '', ...initial.env as Record<string, string>, CONFIG_FILE: '' });
@@ -94,6 +95,26 @@ test('a new client id obtains its token before the old one is dropped; one that 
     assert.equal(proxy.app.tokens.current()?.accessToken, fresh.accessToken);
     assert.equal(await get(proxy.url), 200);
     assert.equal(proxy.logEvents('config_reload_failed')[0]?.setting, 'SUITECRM_CLIENT_ID');
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('a reload gives a caller its first rate limit and raises LOG_LEVEL for every component', async () => {
+  const { proxy, reloader, configPath } = await reloadable('limits', { SUITECRM_CLIENT_ID: 'cc-client', SUITECRM_CLIENT_SECRET: 'cc-secret-S3cr3t!' });
+  try {
+    assert.equal(await get(proxy.url), 200);
+    assert.equal(await get(proxy.url), 200);
+    writeFileSync(configPath, 'SUITECRM_CLIENT_ID: cc-client\nSUITECRM_CLIENT_SECRET: cc-secret-S3cr3t!\nPROXY_RATE_LIMIT_PER_SECOND: 0.01\nPROXY_RATE_LIMIT_BURST: 1\nLOG_LEVEL: warn\n');
+    assert.equal((await reloader.reload('SIGHUP')).outcome, 'success');
+    assert.deepEqual(proxy.logEvents('config_reloaded')[0]?.changed, ['PROXY_RATE_LIMIT_PER_SECOND', 'PROXY_RATE_LIMIT_BURST', 'LOG_LEVEL']);
+    assert.equal(await get(proxy.url), 200);
+    assert.equal(await get(proxy.url), 429);
+    // The token manager's info lines (its logger is a child made at start-up) are gone too.
+    crm.revokeAll();
+    const lines = proxy.logs.length;
+    await get(proxy.url);
+    assert.deepEqual(proxy.logs.slice(lines).map((l) => (JSON.parse(l) as { level: number }).level).filter((level) => level < 40), []);
   } finally {
     await proxy.close();
   }
