@@ -11,6 +11,7 @@ import { runCli } from './cli.js';
 import { startPrimary } from './cluster/primary.js';
 import { ConfigError, type FileReader } from './config/load.js';
 import { startReloading } from './reload/process.js';
+import type { Reloader } from './reload/reloader.js';
 import { readSnapshot, type ConfigSnapshot, type ConfigSource } from './reload/snapshot.js';
 import { exitGracefullyOnSignals } from './shutdown.js';
 
@@ -39,24 +40,22 @@ async function main(): Promise<void> {
   // Loaded here, not at the top: a PROXY_WORKERS primary serves no HTTP and stays small without them.
   const [{ buildApp }, { workerAppOptions }, { followPrimary }] = await Promise.all([import('./app.js'), import('./cluster/worker.js'), import('./cluster/config-sync.js')]);
   const app = await buildApp(config, workerAppOptions(config));
-  let running = config;
+  let reloader: Reloader;
   if (cluster.isWorker) {
-    followPrimary(snapshot, app.reload.app, app.log);
+    reloader = followPrimary(snapshot, app.reload.app, app.log);
   } else {
     const reloading = startReloading({
       source, initial: snapshot, readFile: readText, logger: app.log,
       targets: [app.reload.app, ...(app.reload.credentials ? [app.reload.credentials] : [])],
       credentials: app.reload.credentials,
-      onResult: (result) => {
-        if (result.outcome !== 'unchanged') app.reload.app.recordOutcome(result.outcome);
-        running = reloading.reloader.config;
-      },
+      onResult: (result) => { if (result.outcome !== 'unchanged') app.reload.app.recordOutcome(result.outcome); },
     });
+    reloader = reloading.reloader;
     app.addHook('onClose', async () => reloading.close());
   }
   const drain = exitGracefullyOnSignals(app, {
     // Read when the signal comes, so a reloaded SHUTDOWN_TIMEOUT_SECONDS applies.
-    get timeoutMs() { return running.shutdownTimeoutMs; },
+    get timeoutMs() { return reloader.config.shutdownTimeoutMs; },
     inFlight: () => app.metrics.requestsInFlight,
     // A worker gets the terminal's signal and its primary's SIGTERM: only the primary forces.
     forceOnSecondSignal: !cluster.isWorker,

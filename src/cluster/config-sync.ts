@@ -37,7 +37,7 @@ export function broadcastConfig(message: ConfigMessage): void {
 }
 
 /** In a worker: applies what the primary sends; SIGHUP is the primary's to handle. */
-export function followPrimary(initial: ConfigSnapshot, target: AppReload, logger: Logger): void {
+export function followPrimary(initial: ConfigSnapshot, target: AppReload, logger: Logger): Reloader {
   let received: ConfigMessage & { type: 'apply' } | undefined;
   const reloader = new Reloader({
     initial,
@@ -63,4 +63,5 @@ export function followPrimary(initial: ConfigSnapshot, target: AppReload, logger
   });
   // A terminal's SIGHUP reaches the whole process group: without a handler it would end the worker.
   process.on('SIGHUP', () => logger.debug({ event: 'sighup_ignored' }, 'SIGHUP: the primary process reloads the configuration and the workers follow'));
+  return reloader;
 }
