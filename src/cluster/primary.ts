@@ -90,9 +90,11 @@ export function startPrimary(config: Config, logger: Logger = pino(loggerOptions
       if (isMessage<WorkerMessage>(message)) answer(worker, message);
     });
     worker.once('listening', () => everListened.add(worker.id));
+    // A replacement worker read the files itself; it takes what the group runs with once it
+    // listens (by then it listens for configuration messages too).
     if (lastApplied !== undefined) {
       const message = lastApplied;
-      worker.once('online', () => sendConfig(worker, message));
+      worker.once('listening', () => sendConfig(worker, message));
     }
   };
 
