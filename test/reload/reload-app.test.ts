@@ -120,6 +120,37 @@ test('a reload gives a caller its first rate limit and raises LOG_LEVEL for ever
   }
 });
 
+test('the local token endpoint takes a caller\'s new clientSecret; a removed caller\'s local token is refused', async () => {
+  const tool = (secret: string): string => JSON.stringify([{ name: 'keyed', key: 'keyed-key-0123456789' }, { name: 'tool', clientId: 'tool-client', clientSecret: secret }]);
+  const base = { SUITECRM_CLIENT_ID: 'cc-client', SUITECRM_CLIENT_SECRET: 'cc-secret-S3cr3t!' };
+  const { proxy, reloader, configPath } = await reloadable('local', { ...base, PROXY_CLIENTS: tool('tool-secret-old-0123456') });
+  const login = async (secret: string): Promise<{ status: number; token?: string }> => {
+    const res = await fetch(`${proxy.url}/Api/access_token`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'tool-client', client_secret: secret }).toString(),
+    });
+    const body = await res.json() as { access_token?: string };
+    return { status: res.status, token: body.access_token };
+  };
+  const rewrite = (clients: string): void => writeFileSync(configPath, `SUITECRM_CLIENT_ID: cc-client\nSUITECRM_CLIENT_SECRET: cc-secret-S3cr3t!\nPROXY_CLIENTS: ${JSON.stringify(clients)}\n`);
+  try {
+    assert.equal((await login('tool-secret-old-0123456')).status, 200);
+    rewrite(tool('tool-secret-new-6543210'));
+    assert.equal((await reloader.reload('SIGHUP')).outcome, 'success');
+    assert.equal((await login('tool-secret-old-0123456')).status, 401);
+    const { status, token } = await login('tool-secret-new-6543210');
+    assert.equal(status, 200);
+    const withToken = async (): Promise<number> => (await fetch(`${proxy.url}/Api/V8/current-user`, { headers: { authorization: `Bearer ${token}` } })).status;
+    assert.equal(await withToken(), 200);
+    rewrite(JSON.stringify([{ name: 'keyed', key: 'keyed-key-0123456789' }]));
+    assert.deepEqual((await reloader.reload('SIGHUP')).outcome, 'success');
+    assert.deepEqual(proxy.logEvents('config_reloaded').at(-1)?.callersRemoved, ['tool']);
+    assert.equal(await withToken(), 401);
+  } finally {
+    await proxy.close();
+  }
+});
+
 test('the watcher notices a Kubernetes Secret volume swapping its ..data symlink', async (t) => {
   const volume = join(dir, 'volume');
   mkdirSync(join(volume, '..2026_1'), { recursive: true });
