@@ -40,4 +40,6 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
 # node runs as PID 1 (no shell, no docker-entrypoint.sh): it receives SIGTERM itself and the
 # proxy handles it (drain, then exit 0). It starts no child processes, so nothing needs reaping;
 # `docker run --init` adds tini if your platform insists on an init.
+# SIGHUP reloads the configuration and secret files without a restart: `docker kill -s HUP <container>`
+# (they are watched too, so replacing a mounted secret file is enough).
 ENTRYPOINT ["node", "/app/dist/src/main.js"]

@@ -13,6 +13,8 @@ export interface AdminOptions {
   readonly readinessWaitMs: number;
   /** Returns false once the proxy is shutting down. */
   readonly isAccepting?: () => boolean;
+  /** When the configuration was last reloaded successfully (src/reload/); undefined: never. */
+  readonly lastConfigReload?: () => Date | undefined;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -45,6 +47,7 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
         // Informational only: readiness never fails because a shared token store is down.
         tokenStore: status.tokenStore,
         tokenStoreShared: status.tokenStoreShared,
+        lastConfigReloadAt: opts.lastConfigReload?.()?.toISOString() ?? null,
       },
     }));
   });

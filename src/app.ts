@@ -13,11 +13,13 @@ import { isOAuthError, renderOAuthError } from './legacy-oauth/responses.js';
 import { setupLegacyOAuth } from './legacy-oauth/setup.js';
 import { logDestination, loggerOptions } from './logging.js';
 import { installMetrics, ProxyMetrics } from './metrics.js';
-import type { TokenHooks } from './oauth/token.js';
-import { createTokenManager, type OwnedTokenManager } from './oauth/token-manager-factory.js';
-import type { TokenSource } from './oauth/token.js';
+import type { TokenHooks, TokenSource } from './oauth/token.js';
+import { createTokenManager } from './oauth/token-manager-factory.js';
 import { proxyPlugin } from './proxy/plugin.js';
 import { suitecrmDispatcher } from './proxy/upstream-dispatcher.js';
+import { AppReload } from './reload/app-target.js';
+import { CredentialSwitch } from './reload/credential-switch.js';
+import { LiveSecurity, SecurityRules } from './security/live-rules.js';
 import { securityPlugin } from './security/plugin.js';
 import { serverOptions } from './security/server-options.js';
 import { installDrainGuard } from './shutdown.js';
@@ -38,6 +40,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenSource;
     metrics: ProxyMetrics;
+    /** What a configuration reload changes in this app (src/reload/); credentials only when it owns its token. */
+    reload: { readonly app: AppReload; readonly credentials: CredentialSwitch | undefined };
   }
 }
 
@@ -67,10 +71,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   const metrics = new ProxyMetrics();
   // PROXY_WORKERS: a worker gets its tokens from the primary; otherwise this process owns them.
-  const owned: OwnedTokenManager | undefined = options.tokenSource
+  const owned = options.tokenSource
     ? undefined
-    : createTokenManager(config, logger, { now: options.now, hooks: metrics.tokenHooks(options.tokenHooks) });
-  const tokens: TokenSource = options.tokenSource ?? (owned as OwnedTokenManager).tokens;
+    : new CredentialSwitch(config, (credential) => createTokenManager(credential, logger, { now: options.now, hooks: metrics.tokenHooks(options.tokenHooks) }));
+  const tokens: TokenSource = options.tokenSource ?? (owned as CredentialSwitch);
   app.decorate('tokens', tokens);
   metrics.watchTokens(tokens);
   app.decorate('metrics', metrics);
@@ -111,16 +115,20 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
   const legacyOAuth = setupLegacyOAuth(config, options.now);
+  const security = new LiveSecurity(new SecurityRules(config.security, config.tokenPath, legacyOAuth.resolver));
+  const upstreamTimeout = { ms: config.upstreamTimeoutMs };
+  const reload = new AppReload({ app, logger, security, localTokens: legacyOAuth.resolver, oauthClients: legacyOAuth.clients, metrics, upstreamTimeout });
+  app.decorate('reload', { app: reload, credentials: owned });
   await app.register(securityPlugin, {
     config: config.security, host: config.host, tokenPath: config.tokenPath, replayBodyLimitBytes: config.replayBodyLimitBytes, now: options.now,
-    localTokens: legacyOAuth.resolver,
+    localTokens: legacyOAuth.resolver, live: security,
   });
   await app.register(legacyOAuthPlugin, { ...legacyOAuth, observeLogin: localLoginMetrics(metrics.registry, legacyOAuth.store) });
-  await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting });
+  await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting, lastConfigReload: () => reload.lastSuccessAt });
   await app.register(proxyPlugin, {
     dispatcher: suitecrmDispatcher(upstream, tokens, logger.child({ component: 'upstream' })),
     upstreamUrl: config.suitecrmUrl,
-    timeoutMs: config.upstreamTimeoutMs,
+    timeoutMs: () => upstreamTimeout.ms,
     replayBodyLimitBytes: config.replayBodyLimitBytes,
   });
 

@@ -13,7 +13,10 @@ import { ConfigError, type Env, type FileReader } from './config/load.js';
 
 export const PROGRAM = 'suitecrm-auth-proxy';
 
-export type CliOutcome = { readonly run: true; readonly env: Env } | { readonly run: false; readonly exitCode: number };
+export type CliOutcome =
+  /** `env`: the environment with the config file merged under it; `configPath`, for reloads, the file it came from. */
+  | { readonly run: true; readonly env: Env; readonly configPath: string | undefined }
+  | { readonly run: false; readonly exitCode: number };
 
 export interface CliIO {
   readonly stdout: (text: string) => void;
@@ -90,5 +93,5 @@ export async function runCli(argv: readonly string[], env: Env, io: CliIO = proc
     );
     return { run: false, exitCode };
   }
-  return { run: true, env: merged };
+  return { run: true, env: merged, configPath };
 }

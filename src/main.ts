@@ -3,19 +3,28 @@
  * Process entry: read the environment (and CLI arguments, see cli.ts), build the app, listen, close on signals.
  * A bad setting exits at once with one line naming it, and no stack trace.
  * With PROXY_WORKERS > 1 this process becomes the cluster primary (cluster/primary.ts).
+ * SIGHUP, or a changed config or secret file, reloads the configuration (src/reload/).
  */
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { runCli } from './cli.js';
 import { startPrimary } from './cluster/primary.js';
-import { ConfigError, loadConfig, type Config } from './config/load.js';
+import { ConfigError, type FileReader } from './config/load.js';
+import { startReloading } from './reload/process.js';
+import type { Reloader } from './reload/reloader.js';
+import { readSnapshot, type ConfigSnapshot, type ConfigSource } from './reload/snapshot.js';
 import { exitGracefullyOnSignals } from './shutdown.js';
+
+const readText: FileReader = (path) => readFileSync(path, 'utf8');
 
 async function main(): Promise<void> {
   const cli = await runCli(process.argv.slice(2), process.env);
   if (!cli.run) return process.exit(cli.exitCode);
-  let config: Config;
+  // The environment as given: a reload reads the config file again and merges it under this.
+  const source: ConfigSource = { env: process.env, configPath: cli.configPath };
+  let snapshot: ConfigSnapshot;
   try {
-    config = loadConfig(cli.env);
+    snapshot = readSnapshot(source, readText);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`suitecrm-auth-proxy: invalid configuration: ${err.message}\n`);
@@ -23,15 +32,30 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  const config = snapshot.config;
   if (config.workers > 1 && cluster.isPrimary) {
-    runPrimary(config);
+    runPrimary(source, snapshot);
     return;
   }
   // Loaded here, not at the top: a PROXY_WORKERS primary serves no HTTP and stays small without them.
-  const [{ buildApp }, { workerAppOptions }] = await Promise.all([import('./app.js'), import('./cluster/worker.js')]);
+  const [{ buildApp }, { workerAppOptions }, { followPrimary }] = await Promise.all([import('./app.js'), import('./cluster/worker.js'), import('./cluster/config-sync.js')]);
   const app = await buildApp(config, workerAppOptions(config));
+  let reloader: Reloader;
+  if (cluster.isWorker) {
+    reloader = followPrimary(snapshot, app.reload.app, app.log);
+  } else {
+    const reloading = startReloading({
+      source, initial: snapshot, readFile: readText, logger: app.log,
+      targets: [app.reload.app, ...(app.reload.credentials ? [app.reload.credentials] : [])],
+      credentials: app.reload.credentials,
+      onResult: (result) => { if (result.outcome !== 'unchanged') app.reload.app.recordOutcome(result.outcome); },
+    });
+    reloader = reloading.reloader;
+    app.addHook('onClose', async () => reloading.close());
+  }
   const drain = exitGracefullyOnSignals(app, {
-    timeoutMs: config.shutdownTimeoutMs,
+    // Read when the signal comes, so a reloaded SHUTDOWN_TIMEOUT_SECONDS applies.
+    get timeoutMs() { return reloader.config.shutdownTimeoutMs; },
     inFlight: () => app.metrics.requestsInFlight,
     // A worker gets the terminal's signal and its primary's SIGTERM: only the primary forces.
     forceOnSecondSignal: !cluster.isWorker,
@@ -48,12 +72,19 @@ async function main(): Promise<void> {
 }
 
 /** PROXY_WORKERS > 1: this process forks the workers and owns the token; it serves no HTTP. */
-function runPrimary(config: Config): void {
-  const primary = startPrimary(config);
+function runPrimary(source: ConfigSource, snapshot: ConfigSnapshot): void {
+  const primary = startPrimary(snapshot.config);
+  const reloading = startReloading({
+    source, initial: snapshot, readFile: readText, logger: primary.logger,
+    targets: [primary.credentials, primary.reloadTarget],
+    credentials: primary.credentials,
+    onResult: (result) => primary.reloaded(result),
+  });
   let closing = false;
   const shutdown = (signal: string): void => {
     if (closing) process.exit(1);
     closing = true;
+    reloading.close();
     primary.logger.info({ signal }, 'shutting down the workers');
     primary.stop().then(() => process.exit(0), () => process.exit(1));
   };

@@ -32,6 +32,7 @@ const METHOD_INDEX = new Map<string, number>(PROXIED_METHODS.map((method, i) => 
 const REQUEST_SERIES = METHODS.flatMap((method) => STATUS_CLASSES.map((status_class) => Object.freeze({ method, status_class })));
 
 export const REPLAY_OUTCOMES = ['success', 'rejected', 'failed'] as const;
+export const RELOAD_OUTCOMES = ['success', 'failed'] as const;
 
 /** Upstream answers on loopback take milliseconds; slow SuiteCRM reports take up to a minute. */
 const UPSTREAM_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -65,6 +66,7 @@ export class ProxyMetrics {
   private readonly invalidations: Counter;
   private readonly storeFallbacks: Counter;
   private readonly adoptions: Counter;
+  private readonly configReloads: Counter<'outcome'>;
 
   /** Bound once, so a request adds a listener without allocating a closure. */
   readonly requestEnded = (): void => {
@@ -109,6 +111,11 @@ export class ProxyMetrics {
     this.adoptions = new Counter({
       name: `${PREFIX}token_adopted_total`, help: 'Tokens taken over from the shared store (renewed by another replica) instead of requested from SuiteCRM.', registers,
     });
+    this.configReloads = new Counter({
+      name: `${PREFIX}config_reloads_total`, help: 'Configuration reloads (SIGHUP, a changed config or secret file), by outcome: success (applied) or failed (invalid, nothing changed).',
+      labelNames: ['outcome'], registers,
+    });
+    for (const outcome of RELOAD_OUTCOMES) this.configReloads.inc({ outcome }, 0);
     // Gauges are read only when scraped; `collect` runs with the gauge as `this`.
     const tokenStatus = () => this.tokens?.status();
     const inFlight = () => this.inFlight;
@@ -160,6 +167,10 @@ export class ProxyMetrics {
       },
       tokenStored: (token) => extra.tokenStored?.(token),
     };
+  }
+
+  configReloaded(outcome: (typeof RELOAD_OUTCOMES)[number]): void {
+    this.configReloads.inc({ outcome });
   }
 
   /** The token manager whose status the expiry gauge reports. */

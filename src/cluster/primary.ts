@@ -11,6 +11,10 @@ import { isProxyError } from '../errors.js';
 import { logDestination, loggerOptions } from '../logging.js';
 import type { CachedToken } from '../oauth/token.js';
 import { createTokenManager } from '../oauth/token-manager-factory.js';
+import { CredentialSwitch } from '../reload/credential-switch.js';
+import type { ReloadResult } from '../reload/reloader.js';
+import type { ReloadTarget } from '../reload/target.js';
+import { applyMessage, broadcastConfig, FAILED_MESSAGE, sendConfig, type ConfigMessage } from './config-sync.js';
 import { CHANNEL, isMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
 
 /** A worker that dies is replaced after this pause, so a crash loop cannot spin the CPU. */
@@ -20,6 +24,12 @@ const SHUTDOWN_KILL_SLACK_MS = 5_000;
 
 export interface PrimaryHandle {
   readonly logger: Logger;
+  /** The token of the process group, switched by a reload that changes the credential. */
+  readonly credentials: CredentialSwitch;
+  /** What a reload changes in the primary: its log level, and the workers follow. */
+  readonly reloadTarget: ReloadTarget;
+  /** Tells the workers how a reload ended (they apply it, or count the failure). */
+  reloaded(result: ReloadResult): void;
   /** Stops every worker (SIGTERM, then SIGKILL after the grace period) and the token pool. */
   stop(): Promise<void>;
 }
@@ -34,10 +44,12 @@ function broadcast(message: PrimaryMessage): void {
 
 export function startPrimary(config: Config, logger: Logger = pino(loggerOptions(config.logLevel), logDestination())): PrimaryHandle {
   const log = logger.child({ component: 'primary' });
-  const owned = createTokenManager(config, logger, {
-    hooks: { tokenStored: (token: CachedToken) => broadcast({ channel: CHANNEL, type: 'token', id: 0, token }) },
-  });
-  const tokens = owned.tokens;
+  // A manager being warmed by a reload keeps its first token to itself until it is swapped in.
+  const tokens = new CredentialSwitch(config, (credential, isCurrent) => createTokenManager(credential, logger, {
+    hooks: { tokenStored: (token: CachedToken) => { if (isCurrent()) broadcast({ channel: CHANNEL, type: 'token', id: 0, token }); } },
+  }));
+  /** The last configuration the workers were told to apply; a replacement worker gets it too. */
+  let lastApplied: ConfigMessage | undefined;
   let stopping = false;
   const everListened = new Set<number>();
 
@@ -78,6 +90,12 @@ export function startPrimary(config: Config, logger: Logger = pino(loggerOptions
       if (isMessage<WorkerMessage>(message)) answer(worker, message);
     });
     worker.once('listening', () => everListened.add(worker.id));
+    // A replacement worker read the files itself; it takes what the group runs with once it
+    // listens (by then it listens for configuration messages too).
+    if (lastApplied !== undefined) {
+      const message = lastApplied;
+      worker.once('listening', () => sendConfig(worker, message));
+    }
   };
 
   cluster.on('exit', (worker, code, signal) => {
@@ -103,8 +121,21 @@ export function startPrimary(config: Config, logger: Logger = pino(loggerOptions
       worker.once('exit', () => { clearTimeout(timer); resolve(); });
       worker.process.kill('SIGTERM');
     })));
-    await owned.close();
+    await tokens.close();
   }
 
-  return { logger, stop };
+  const reloadTarget: ReloadTarget = {
+    prepare: async (next) => ({ commit: () => { logger.level = next.logLevel; }, abort: async () => undefined }),
+  };
+  const reloaded = (result: ReloadResult): void => {
+    if (result.outcome === 'unchanged') return;
+    if (result.outcome === 'failed') return broadcastConfig(FAILED_MESSAGE);
+    lastApplied = applyMessage(result.snapshot);
+    broadcastConfig(lastApplied);
+    // A new credential's token replaces the workers' copies now, not when the old one expires.
+    const token = tokens.current();
+    if (token !== undefined && result.diff.credential === 'identity') broadcast({ channel: CHANNEL, type: 'token', id: 0, token });
+  };
+
+  return { logger, stop, credentials: tokens, reloadTarget, reloaded };
 }

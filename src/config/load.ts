@@ -31,6 +31,8 @@ export interface Config {
   readonly upstreamTimeoutMs: number;
   readonly upstreamConnectTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
+  /** CONFIG_POLL_SECONDS: how often watched files are checked (src/reload/). */
+  readonly configPollMs: number;
   readonly logLevel: string;
   readonly tokenStore: TokenStoreKind;
   /** Set when tokenStore is redis. */
@@ -278,6 +280,7 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
     upstreamTimeoutMs: seconds('UPSTREAM_TIMEOUT_SECONDS'),
     upstreamConnectTimeoutMs: seconds('UPSTREAM_CONNECT_TIMEOUT_SECONDS'),
     shutdownTimeoutMs: seconds('SHUTDOWN_TIMEOUT_SECONDS'),
+    configPollMs: seconds('CONFIG_POLL_SECONDS'),
     logLevel: p.get('LOG_LEVEL') as string,
     tokenStore: p.get('TOKEN_STORE') as TokenStoreKind,
     redisUrl,

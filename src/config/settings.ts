@@ -124,6 +124,8 @@ export const SETTINGS = [
     doc: 'Timeout for opening a connection to SuiteCRM.' },
   { env: 'SHUTDOWN_TIMEOUT_SECONDS', type: 'seconds', group: 'Timeouts', default: '25', min: 0, max: 3600,
     doc: 'On SIGTERM or SIGINT, how long in-flight requests may take to finish before the proxy exits anyway.' },
+  { env: 'CONFIG_POLL_SECONDS', type: 'seconds', group: 'Proxy', default: '5', min: 0.1, max: 10,
+    doc: 'How often the config file and every <NAME>_FILE are checked for changes (file events are used too, where they work); a change reloads them as SIGHUP does.' },
   { env: 'LOG_LEVEL', type: 'enum', group: 'Logging', default: 'info', choices: LOG_LEVELS,
     doc: 'pino log level.' },
 ] as const satisfies readonly SettingSpec[];

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/load.js';
 import { ANONYMOUS_CALLER } from '../security/clients.js';
-import { allowedGrants, OAuthClientRegistry, type OAuthCaller } from './credentials.js';
+import { allowedGrants, type OAuthCaller } from './credentials.js';
+import { LiveClientRegistry } from './live-clients.js';
 import { LocalTokenStore } from './local-tokens.js';
 import { LoginRateLimit } from './login-rate-limit.js';
 import { LoginThrottle } from './login-throttle.js';
@@ -19,6 +20,8 @@ export interface LegacyOAuth {
   readonly resolver: LocalTokenResolver;
   readonly throttle: LoginThrottle;
   readonly rateLimit: LoginRateLimit;
+  /** Who may log in at the local token endpoint; a configuration reload replaces them. */
+  readonly clients: LiveClientRegistry;
 }
 
 /**
@@ -48,12 +51,14 @@ export function oauthCallers(config: Config): OAuthCaller[] {
 export function setupLegacyOAuth(config: Config, now?: () => number): LegacyOAuth {
   const limits = config.localTokens;
   const store = new LocalTokenStore({ ...limits, now });
-  const endpoint = config.security.forwardTokenEndpoint ? undefined : new LocalTokenEndpoint(new OAuthClientRegistry(oauthCallers(config)), store);
+  const clients = new LiveClientRegistry(oauthCallers(config));
+  const endpoint = config.security.forwardTokenEndpoint ? undefined : new LocalTokenEndpoint(clients, store);
   return {
     store,
     endpoint,
     resolver: localTokenResolver(store),
     throttle: new LoginThrottle({ perClient: limits.maxLoginFailuresPerMinute, perAddress: limits.maxLoginFailuresPerAddressPerMinute }, now),
     rateLimit: new LoginRateLimit(now),
+    clients,
   };
 }

@@ -14,7 +14,8 @@ export class ReauthGuard {
   private blockedUntil = 0;
 
   constructor(
-    private readonly maxPauseMs: number,
+    /** TOKEN_RETRY_MAX_SECONDS, read on use: a reload may change it. */
+    private readonly maxPauseMs: () => number,
     private readonly now: () => number,
     private readonly random: () => number,
   ) {}
@@ -27,7 +28,7 @@ export class ReauthGuard {
   /** A fresh token was rejected too: returns the pause in ms during which 401s are passed back. */
   strike(): number {
     this.strikes += 1;
-    const pause = backoffDelay(this.strikes, FIRST_PAUSE_MS, Math.max(FIRST_PAUSE_MS, this.maxPauseMs), this.random);
+    const pause = backoffDelay(this.strikes, FIRST_PAUSE_MS, Math.max(FIRST_PAUSE_MS, this.maxPauseMs()), this.random);
     this.blockedUntil = this.now() + pause;
     return pause;
   }

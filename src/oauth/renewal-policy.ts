@@ -23,11 +23,10 @@ const CREDENTIALS_RETRY_MAX_FACTOR = 10;
 export const QUICK_RETRY_WINDOW_MS = 1000;
 export const QUICK_RETRY_DELAY_MS = 150;
 
-export interface RenewalPolicyOptions {
+/** Read on every use (they may be getters): a configuration reload changes them while running. */
+export interface RetrySettings {
   readonly tokenRetryMaxMs: number;
   readonly credentialsRetryMs: number;
-  readonly now: () => number;
-  readonly random: () => number;
 }
 
 export class RenewalPolicy {
@@ -35,7 +34,11 @@ export class RenewalPolicy {
   private consecutiveFailures = 0;
   private nextAttemptAt = 0;
 
-  constructor(private readonly opts: RenewalPolicyOptions) {}
+  constructor(
+    private readonly settings: RetrySettings,
+    private readonly now: () => number,
+    private readonly random: () => number,
+  ) {}
 
   get lastFailure(): TokenFailure | undefined {
     return this.failure;
@@ -43,7 +46,7 @@ export class RenewalPolicy {
 
   /** Milliseconds until a renewal may be tried again (0: now). */
   waitMs(): number {
-    return Math.max(0, this.nextAttemptAt - this.opts.now());
+    return Math.max(0, this.nextAttemptAt - this.now());
   }
 
   /** The error for a caller that arrives during a pause, or undefined when a renewal may run. */
@@ -54,8 +57,8 @@ export class RenewalPolicy {
 
   /** A fast transient failure is worth one quick retry inside the same renewal. */
   quickRetryDelay(err: unknown, startedAt: number): number | undefined {
-    const quick = err instanceof TokenRequestError && err.failureClass === 'transient' && this.opts.now() - startedAt < QUICK_RETRY_WINDOW_MS;
-    return quick ? QUICK_RETRY_DELAY_MS + Math.round(this.opts.random() * QUICK_RETRY_DELAY_MS) : undefined;
+    const quick = err instanceof TokenRequestError && err.failureClass === 'transient' && this.now() - startedAt < QUICK_RETRY_WINDOW_MS;
+    return quick ? QUICK_RETRY_DELAY_MS + Math.round(this.random() * QUICK_RETRY_DELAY_MS) : undefined;
   }
 
   /** A renewal succeeded; returns true when it ended a failure (for the recovery log line). */
@@ -69,12 +72,13 @@ export class RenewalPolicy {
 
   /** Records a failed renewal, sets the pause, and returns the error for waiting callers. */
   failed(err: unknown): ProxyError {
-    const now = this.opts.now();
+    const now = this.now();
     const failure: TokenFailure = err instanceof TokenRequestError
       ? { failureClass: err.failureClass, reason: err.reason, detail: err.detail, at: now }
       : { failureClass: 'transient', reason: 'unexpected', detail: 'the token request failed unexpectedly', at: now };
     this.consecutiveFailures += 1;
-    const { credentialsRetryMs, tokenRetryMaxMs, random } = this.opts;
+    const { credentialsRetryMs, tokenRetryMaxMs } = this.settings;
+    const random = this.random;
     const slow = failure.failureClass === 'rejected' || failure.failureClass === 'misconfigured';
     const pause = slow
       ? backoffDelay(this.consecutiveFailures, credentialsRetryMs * 2, credentialsRetryMs * CREDENTIALS_RETRY_MAX_FACTOR, random)

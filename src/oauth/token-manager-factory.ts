@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { tokenPool as newTokenPool } from '../upstream/pools.js';
-import { requestToken } from './grant.js';
+import { LiveCredential, requestWithReread } from './live-credential.js';
 import { tokenStoreFor } from './store-factory.js';
 import type { TokenHooks } from './token.js';
 import { TokenManager } from './token-manager.js';
@@ -24,7 +24,9 @@ export function credentialKey(config: Config): string {
     .digest('hex');
 }
 
-export function createTokenManager(config: Config, logger: Logger, options: { now?: () => number; hooks?: Partial<TokenHooks> } = {}): OwnedTokenManager {
+export function createTokenManager(settings: Config | LiveCredential, logger: Logger, options: { now?: () => number; hooks?: Partial<TokenHooks> } = {}): OwnedTokenManager {
+  const credential = settings instanceof LiveCredential ? settings : new LiveCredential(settings);
+  const config = credential.current;
   const tokenPool = newTokenPool(config);
   const key = credentialKey(config);
   const store = tokenStoreFor(config, key, logger, options.now);
@@ -32,14 +34,15 @@ export function createTokenManager(config: Config, logger: Logger, options: { no
     store,
     grantType: config.grantType,
     initialRefreshToken: config.refreshToken,
-    refreshMarginMs: config.refreshMarginMs,
-    tokenRetryMaxMs: config.tokenRetryMaxMs,
-    credentialsRetryMs: config.credentialsRetryMs,
+    // Getters: the manager reads these on use, so a reload's new values apply to it at once.
+    get refreshMarginMs() { return credential.current.refreshMarginMs; },
+    get tokenRetryMaxMs() { return credential.current.tokenRetryMaxMs; },
+    get credentialsRetryMs() { return credential.current.credentialsRetryMs; },
     credentialKey: key,
     logger,
     now: options.now,
     hooks: options.hooks,
-    fetchToken: (request) => requestToken(config, tokenPool, request, options.now),
+    fetchToken: (request) => requestWithReread(credential, tokenPool, request, options.now),
   });
   return { tokens, close: async () => { await Promise.all([tokenPool.close(), store.close()]); } };
 }

@@ -76,8 +76,9 @@ export class TokenManager implements TokenSource {
     this.log = opts.logger.child({ component: 'token' });
     this.key = opts.credentialKey;
     this.refreshTokens = new RefreshTokens(opts.initialRefreshToken);
-    this.policy = new RenewalPolicy({ tokenRetryMaxMs: opts.tokenRetryMaxMs, credentialsRetryMs: opts.credentialsRetryMs, now: this.now, random });
-    this.guard = new ReauthGuard(opts.tokenRetryMaxMs, this.now, random);
+    // The options are read on use, not copied: a configuration reload may turn them into new values.
+    this.policy = new RenewalPolicy(opts, this.now, random);
+    this.guard = new ReauthGuard(() => opts.tokenRetryMaxMs, this.now, random);
     this.cache = new LRUCache<string, CachedToken, LoadContext>({
       max: 1,
       ttlResolution: 0,

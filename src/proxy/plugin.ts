@@ -39,7 +39,8 @@ export interface ProxyPluginOptions {
   readonly dispatcher: Dispatcher;
   /** SUITECRM_URL: origin and base path (e.g. `/legacy`), kept on every request path. */
   readonly upstreamUrl: URL;
-  readonly timeoutMs: number;
+  /** UPSTREAM_TIMEOUT_SECONDS, read per request: a configuration reload may change it. */
+  readonly timeoutMs: () => number;
   readonly replayBodyLimitBytes: number;
 }
 
@@ -93,13 +94,14 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
       done();
     },
     handler(request, reply, dest, replyOptions) {
+      // http-proxy hands every request the same options object; reply-from reads `timeout` from it per call.
+      replyOptions.timeout = opts.timeoutMs();
       const body = request.body as ProxyBody;
       return reply.from(dest, Buffer.isBuffer(body)
         ? { ...replyOptions, body, contentType: request.headers['content-type'] ?? FALLBACK_CONTENT_TYPE }
         : replyOptions);
     },
     replyOptions: {
-      timeout: opts.timeoutMs,
       retryDelay: () => null,
       rewriteRequestHeaders(request) {
         const body = request.body as ProxyBody;

@@ -7,6 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import { ProxyError } from '../errors.js';
 import type { LocalTokenResolver } from '../legacy-oauth/plugin.js';
+import { oauthErrors } from '../legacy-oauth/responses.js';
 import { ANONYMOUS_CALLER, CallerRegistry, presentedKey, type CallerSpec } from './clients.js';
 import { compileCaller, type CompiledCaller } from './rules.js';
 
@@ -37,7 +38,7 @@ export class Authenticator {
   authenticate(request: FastifyRequest): Caller {
     const key = presentedKey(request.headers as { authorization?: string; 'x-proxy-key'?: string });
     const local = key === undefined ? undefined : this.localTokens?.resolve(key);
-    if (local !== undefined && !('error' in local)) return this.localCaller(local.caller);
+    if (local !== undefined && !('error' in local)) return this.localCaller(local.caller, request);
     // A stale local token is refused even without PROXY_CLIENTS, so a logged-out tool sees its logout.
     const stale = local !== undefined && 'error' in local ? local.error : undefined;
     if (this.registry === undefined && stale === undefined) return ANONYMOUS;
@@ -59,10 +60,12 @@ export class Authenticator {
   }
 
   /** The caller a live local token belongs to. */
-  private localCaller(name: string): Caller {
-    const caller = name === ANONYMOUS_CALLER ? ANONYMOUS : this.compiled.get(name);
-    if (caller === undefined) throw new ProxyError('INTERNAL_ERROR', 'a local token names a caller that is not configured');
-    return caller;
+  private localCaller(name: string, request: FastifyRequest): Caller {
+    const caller = name === ANONYMOUS_CALLER && this.registry === undefined ? ANONYMOUS : this.compiled.get(name);
+    if (caller !== undefined) return caller;
+    // The caller was removed by a configuration reload: its sessions end with it.
+    request.log.warn({ event: 'auth_failed', reason: 'removed caller', remoteAddress: request.ip }, 'authentication failed: the local token belongs to a caller that is no longer configured');
+    throw oauthErrors.accessDenied('Access token has been revoked');
   }
 }
 

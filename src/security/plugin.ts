@@ -13,11 +13,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ADMIN_PREFIX } from '../admin.js';
 import { isProxyError, ProxyError } from '../errors.js';
 import type { LocalTokenResolver } from '../legacy-oauth/plugin.js';
-import { Authenticator, type Caller } from './auth.js';
-import type { RateLimitSpec } from './clients.js';
+import type { Caller } from './auth.js';
 import { isLoopbackHost, type SecurityConfig } from './config.js';
+import { LiveSecurity, SecurityRules } from './live-rules.js';
 import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind, StreamedOverrideScanner } from './request-guard.js';
-import { AccessPolicy } from './rules.js';
 import { writeSocketError } from './server-options.js';
 import { refillWindowMs, TokenBucketStore } from './token-bucket-store.js';
 
@@ -42,6 +41,11 @@ export interface SecurityPluginOptions {
   readonly now?: () => number;
   /** Local tokens of OAuth-speaking legacy tools (src/legacy-oauth/). */
   readonly localTokens?: LocalTokenResolver;
+  /**
+   * The rules in force, replaced by a configuration reload (src/reload/). Without it the rules
+   * are fixed at start-up.
+   */
+  readonly live?: LiveSecurity;
 }
 
 const WWW_AUTHENTICATE = 'Bearer realm="suitecrm-auth-proxy"';
@@ -106,17 +110,9 @@ function warnAtStartup(app: FastifyInstance, opts: SecurityPluginOptions): void 
 }
 
 async function security(app: FastifyInstance, opts: SecurityPluginOptions): Promise<void> {
-  const { config } = opts;
-  const auth = new Authenticator(config.clients, config.allowUnauthenticated, opts.localTokens);
-  const policy = new AccessPolicy({
-    allowedPathPrefixes: config.allowedPathPrefixes,
-    forwardTokenEndpoint: config.forwardTokenEndpoint,
-    tokenPaths: [opts.tokenPath],
-    readOnly: config.readOnly,
-  });
-  const bodyLimit = (caller: Caller): number => Math.min(config.bodyLimitBytes, caller.spec?.bodyLimitBytes ?? Infinity);
-  const rateLimitOf = (request: FastifyRequest): RateLimitSpec | undefined =>
-    request.callerInfo === null ? undefined : (request.callerInfo.spec?.rateLimit ?? config.defaultRateLimit);
+  const live = opts.live ?? new LiveSecurity(new SecurityRules(opts.config, opts.tokenPath, opts.localTokens));
+  const bodyLimit = (caller: Caller): number => live.current.bodyLimit(caller);
+  const rateLimitOf = (request: FastifyRequest) => live.current.rateLimit(request.callerInfo);
 
   app.decorateRequest('caller', '');
   app.decorateRequest('callerInfo', null);
@@ -132,7 +128,9 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
     if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') {
       return done(new ProxyError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header'));
     }
-    const target = checkRequestTarget(request.url, config.maxUrlBytes);
+    // One read per request: a reload between two hooks does not mix old and new rules.
+    const rules = live.current;
+    const target = checkRequestTarget(request.url, rules.config.maxUrlBytes);
     if (!target.ok) {
       request.log.info({ event: 'bad_target', code: target.code, remoteAddress: request.ip }, target.detail);
       return done(new ProxyError(target.code, target.detail));
@@ -143,7 +141,7 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
     if (localEndpoint === 'token') return done();
     let caller: Caller;
     try {
-      caller = auth.authenticate(request);
+      caller = rules.auth.authenticate(request);
     } catch (err) {
       // A stale local token gets SuiteCRM's own 401, which has no WWW-Authenticate.
       if (isProxyError(err)) reply.header('www-authenticate', WWW_AUTHENTICATE);
@@ -152,13 +150,13 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
     request.caller = caller.name;
     request.callerInfo = caller;
     // Local logout never reaches SuiteCRM, so the forwarding rules do not apply to it.
-    const decision = localEndpoint === 'logout' ? { allowed: true as const } : policy.check(caller.rules, request.method, target.rawPath, target.decodedPath);
+    const decision = localEndpoint === 'logout' ? { allowed: true as const } : rules.policy.check(caller.rules, request.method, target.rawPath, target.decodedPath);
     if (!decision.allowed) {
       request.log.warn({ event: 'forbidden', caller: caller.name, rule: decision.rule, method: request.method, path: target.rawPath }, 'request refused by an access rule');
       return done(new ProxyError('FORBIDDEN', 'this caller may not send this request through the proxy; the proxy log names the rule'));
     }
     const declared = request.headers['content-length'];
-    const limit = bodyLimit(caller);
+    const limit = rules.bodyLimit(caller);
     if (declared !== undefined && Number(declared) > limit) {
       reply.header('connection', 'close');
       return done(new ProxyError('PAYLOAD_TOO_LARGE', `the body is larger than this caller's limit of ${limit} bytes`));
@@ -194,19 +192,17 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
     done();
   });
 
-  // No caller has a rate limit: skip the plugin, so its per-request hook costs nothing.
-  if (config.defaultRateLimit === undefined && !(config.clients ?? []).some((client) => client.rateLimit !== undefined)) return;
   const now = opts.now;
+  // Not global: the library's per-route hook would run (async, ~30 µs) for every request. Our own
+  // hook calls it only for callers that have a limit, which a reload may give or take away.
   await app.register(rateLimit, {
-    global: true,
-    hook: 'onRequest',
+    global: false,
     store: class extends TokenBucketStore {
       constructor() {
         super(now);
       }
     },
     keyGenerator: (request: FastifyRequest) => request.caller,
-    allowList: (request: FastifyRequest) => rateLimitOf(request) === undefined,
     max: (request: FastifyRequest) => rateLimitOf(request)?.burst ?? 1,
     // Time to refill a full bucket: the store derives the refill rate (perSecond) from it.
     timeWindow: (request: FastifyRequest) => {
@@ -219,6 +215,11 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
     errorResponseBuilder: (_request, context) => new ProxyError('RATE_LIMITED', `this caller is over its rate limit of ${context.max} requests in a burst; retry after the Retry-After seconds`, {
       retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
     }),
+  });
+  const limiter = app.rateLimit();
+  app.addHook('onRequest', (request, reply, done) => {
+    if (rateLimitOf(request) === undefined) return done();
+    limiter.call(app, request, reply).then(() => done(), done);
   });
 }
 

@@ -12,9 +12,14 @@ import { request as httpRequest, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
+import { startProxyProcess } from '../support/proxy-process.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { until } from '../support/wait.js';
 import { rawRequest } from './raw-http.js';
 
 const CC_SECRET = 'AUDIT-cc-secret-Qm8Zt2';
@@ -33,7 +38,10 @@ const TOOL_SECRET = 'AUDIT-tool-secret-Zc6Qe1';
 const TOOL_PASSWORD = 'AUDIT-tool-password-Vb2Mn8';
 const TOOL_WRONG_SECRET = 'AUDIT-tool-wrong-secret-Kd9Rf4';
 const TOOL_WRONG_PASSWORD = 'AUDIT-tool-wrong-password-Tg5Wy3';
-const FIXED_SECRETS = [CC_SECRET, PW_SECRET, PASSWORD, WRONG_PASSWORD, KEY_ETL, KEY_REPORTING, KEY_WRONG, TOOL_SECRET, TOOL_PASSWORD, TOOL_WRONG_SECRET, TOOL_WRONG_PASSWORD];
+/** Issue 14: secrets rotated by a reload. */
+const KEY_ROTATED = 'AUDIT-key-rotated-2c6e0a4b8d';
+const CC_SECRET_ROTATED = 'AUDIT-cc-secret-rotated-Wd3Fh6';
+const FIXED_SECRETS = [CC_SECRET, PW_SECRET, PASSWORD, WRONG_PASSWORD, KEY_ETL, KEY_REPORTING, KEY_WRONG, TOOL_SECRET, TOOL_PASSWORD, TOOL_WRONG_SECRET, TOOL_WRONG_PASSWORD, KEY_ROTATED, CC_SECRET_ROTATED];
 
 /** Every output the tests capture, and every token value SuiteCRM issued. */
 const output: string[] = [];
@@ -290,6 +298,44 @@ describe('secrets audit', () => {
       const check = spawnSync(process.execPath, [main, '--check-config'], { env: { ...env, ...extra }, encoding: 'utf8', timeout: 20_000 });
       assert.ok(check.stdout.length + check.stderr.length > 0, 'check-config printed something');
       output.push(check.stdout, check.stderr);
+    }
+  });
+
+  test('scenario: reloads of rotated secrets and callers, and a broken file, alone and with PROXY_WORKERS=2', async () => {
+    for (const workers of ['1', '2']) {
+      const dir = mkdtempSync(join(tmpdir(), 'audit-reload-'));
+      const secretFile = join(dir, 'client_secret');
+      const clientsFile = join(dir, 'clients.json');
+      writeFileSync(secretFile, CC_SECRET);
+      writeFileSync(clientsFile, JSON.stringify([{ name: 'etl', key: KEY_ETL }]));
+      const proxy = await startProxyProcess({
+        SUITECRM_URL: tap.url, SUITECRM_CLIENT_ID: 'audit-cc', SUITECRM_CLIENT_SECRET_FILE: secretFile, PROXY_CLIENTS_FILE: clientsFile,
+        PROXY_WORKERS: workers, LOG_LEVEL: 'trace', CONFIG_POLL_SECONDS: '0.5',
+      });
+      try {
+        const reloads = (event: string): number => proxy.logs().filter((l) => l.event === event).length;
+        assert.equal((await call(`${proxy.url}/Api/V8/module/Accounts`, { headers: { 'x-proxy-key': KEY_ETL } })).status, 200);
+        crm.setClientSecret('audit-cc', CC_SECRET_ROTATED);
+        writeFileSync(secretFile, CC_SECRET_ROTATED);
+        writeFileSync(clientsFile, JSON.stringify([{ name: 'etl', key: KEY_ROTATED }]));
+        await until('a reload', () => reloads('config_reloaded') >= 1);
+        crm.revokeAll();
+        await until('the rotated key', async () => (await call(`${proxy.url}/Api/V8/module/Accounts`, { headers: { 'x-proxy-key': KEY_ROTATED } })).status === 200);
+        // Broken in ways whose messages could quote a key: unterminated JSON, a key too short.
+        writeFileSync(clientsFile, `[{"name":"etl","key":"${KEY_ROTATED}"`);
+        await until('a failed reload', () => reloads('config_reload_failed') >= 1);
+        writeFileSync(clientsFile, JSON.stringify([{ name: 'etl', key: KEY_ROTATED.slice(0, 10) }]));
+        proxy.child.kill('SIGHUP');
+        await until('a second failed reload', () => reloads('config_reload_failed') >= 2);
+        await call(`${proxy.url}/_proxy/readyz`);
+        await call(`${proxy.url}/_proxy/metrics`);
+      } finally {
+        proxy.child.kill('SIGTERM');
+        await proxy.exited;
+        crm.setClientSecret('audit-cc', CC_SECRET);
+        rmSync(dir, { recursive: true, force: true });
+      }
+      output.push(...proxy.logs().map((line) => JSON.stringify(line)), proxy.stderr());
     }
   });
 

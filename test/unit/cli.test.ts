@@ -61,7 +61,7 @@ test('unknown options and stray arguments exit 2 with one line pointing at --hel
 
 test('without options the environment passes through unchanged', async () => {
   const env = { SUITECRM_URL: 'https://crm.example.com', OTHER: 'x' };
-  assert.deepEqual(await runCli([], env, io()), { run: true, env });
+  assert.deepEqual(await runCli([], env, io()), { run: true, env, configPath: undefined });
 });
 
 test('--config and CONFIG_FILE merge the file under the environment; --config wins over CONFIG_FILE', async () => {

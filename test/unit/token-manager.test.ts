@@ -201,3 +201,23 @@ test('a still-valid token keeps being used while its refresh fails', async () =>
   assert.equal(manager.current()?.accessToken, 'token-1');
   assert.equal(manager.status().lastFailure?.failureClass, 'transient');
 });
+
+test('retry settings are read on use, so a configuration reload changes the next pause', async () => {
+  let clock = 1_000_000;
+  let credentialsRetryMs = 60_000;
+  const manager = new TokenManager({
+    grantType: 'client_credentials', refreshMarginMs: 60_000, tokenRetryMaxMs: 30_000, credentialKey: 'k',
+    // A getter, as token-manager-factory.ts passes it: the reload's value is seen at once.
+    get credentialsRetryMs() { return credentialsRetryMs; },
+    logger: pino({ level: 'silent' }), now: () => clock, random: () => 0.5,
+    fetchToken: async () => { throw new TokenRequestError('rejected', 'invalid_client', 'check SUITECRM_CLIENT_SECRET', 401); },
+  });
+  await assert.rejects(manager.get());
+  const first = manager.status().nextAttemptInMs;
+  assert.ok(first >= 60_000, `first pause from 60 s: ${first}`);
+  credentialsRetryMs = 1_000;
+  // The pause in force stays; the next failure is paced by the new setting (at most 10 x 1 s).
+  clock += first;
+  await assert.rejects(manager.get());
+  assert.ok(manager.status().nextAttemptInMs <= 10_000, `pause after the reload: ${manager.status().nextAttemptInMs}`);
+});

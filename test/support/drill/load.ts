@@ -52,6 +52,8 @@ export interface LoadOptions {
   readonly onResult?: (result: ClientResult) => void;
   /** Keep every result in `results` (default true). */
   readonly keepResults?: boolean;
+  /** Sent with every request, e.g. a caller's proxy key. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** mulberry32: a small seeded PRNG, enough for a reproducible request mix. */
@@ -216,7 +218,7 @@ export class LoadGenerator {
     try {
       const res = await fetch(this.opts.baseUrl + planned.path, {
         method: planned.method,
-        headers: { [DRILL_ID_HEADER]: id, accept: JSON_API, ...(planned.body ? { 'content-type': JSON_API } : {}) },
+        headers: { ...this.opts.headers, [DRILL_ID_HEADER]: id, accept: JSON_API, ...(planned.body ? { 'content-type': JSON_API } : {}) },
         body: planned.body,
         signal: AbortSignal.timeout(this.opts.clientTimeoutMs),
       });

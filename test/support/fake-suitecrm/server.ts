@@ -117,6 +117,12 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
     return grant === undefined ? this.#issued.length : this.#issued.filter((g) => g === grant).length;
   }
 
+  setClientSecret(clientId: string, secret: string): void {
+    const client = this.#tokenDeps.clients.get(clientId);
+    if (client === undefined) throw new Error(`no client ${clientId}`);
+    client.secretHash = registerClient({ id: clientId, secret, grant: client.grant }, []).secretHash;
+  }
+
   revokeAll(): void {
     this.#tokens.softDeleteAll();
   }

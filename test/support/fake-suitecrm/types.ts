@@ -105,6 +105,8 @@ export interface FakeSuiteCrm {
   tokenRequestCount(grant?: string): number;
   /** Tokens actually issued, optionally by grant_type. */
   grantsIssued(grant?: string): number;
+  /** An admin sets a new secret for an OAuth2 client: token requests with the old one get 401 invalid_client. */
+  setClientSecret(clientId: string, secret: string): void;
   /** Soft-delete every issued token row (like a DB wipe): access and refresh tokens die. */
   revokeAll(): void;
   /** Admin revoke (`token_is_revoked = 1`): the access token dies, its refresh token still works. */

@@ -1,0 +1,95 @@
+/**
+ * The TokenSource of a process that owns its token (a single process, or the PROXY_WORKERS
+ * primary), delegating to the TokenManager of the current credential. A reload that changes
+ * only secrets hands them to the running manager; one that names another client, user or grant
+ * builds a new manager, obtains its first token, and only then swaps it in and closes the old
+ * one, so callers never wait for a token because of a reload.
+ */
+import type { Config } from '../config/load.js';
+import { LiveCredential } from '../oauth/live-credential.js';
+import type { OwnedTokenManager } from '../oauth/token-manager-factory.js';
+import type { CachedToken, RenewReason, Token, TokenSource, TokenStatus } from '../oauth/token.js';
+import type { ConfigDiff } from './diff.js';
+import { ReloadApplyError, type PreparedChange } from './target.js';
+
+/** Builds the manager of one credential; `isCurrent` tells its hooks whether it still serves. */
+export type ManagerBuilder = (credential: LiveCredential, isCurrent: () => boolean) => OwnedTokenManager;
+
+export class CredentialSwitch implements TokenSource {
+  private credential: LiveCredential;
+  private owned: OwnedTokenManager;
+  /** Re-reads the configuration after a rejection; set by whoever runs reloads. */
+  private reread: (() => Promise<void>) | undefined;
+
+  constructor(config: Config, private readonly build: ManagerBuilder) {
+    this.credential = new LiveCredential(config);
+    const credential = this.credential;
+    this.owned = build(credential, () => this.credential === credential);
+  }
+
+  /** The manager in use (the primary answers its workers from it). */
+  get manager(): OwnedTokenManager['tokens'] {
+    return this.owned.tokens;
+  }
+
+  /** How a rejection re-reads the secret files; the reloader installs it. */
+  onRejectedReread(reread: () => Promise<void>): void {
+    this.reread = reread;
+    this.credential.reread = reread;
+  }
+
+  current(): CachedToken | undefined {
+    return this.owned.tokens.current();
+  }
+
+  get(reason?: RenewReason): Promise<CachedToken> {
+    return this.owned.tokens.get(reason);
+  }
+
+  rejected(token: Token): boolean {
+    return this.owned.tokens.rejected(token);
+  }
+
+  replayRejected(token: Token): number {
+    return this.owned.tokens.replayRejected(token);
+  }
+
+  accepted(): void {
+    this.owned.tokens.accepted();
+  }
+
+  status(): TokenStatus {
+    return this.owned.tokens.status();
+  }
+
+  /** Prepares the credential part of a reload; a new credential's first token is obtained here. */
+  async prepare(next: Config, diff: ConfigDiff): Promise<PreparedChange> {
+    // Same credential: new secrets, timeouts and retry settings are read by the running manager.
+    if (diff.credential !== 'identity') return { commit: () => this.credential.update(next), abort: async () => undefined };
+    const credential = new LiveCredential(next);
+    const owned = this.build(credential, () => this.credential === credential);
+    try {
+      await owned.tokens.get('cold');
+    } catch (err) {
+      await owned.close();
+      const setting = diff.changed.find((name) => name.startsWith('SUITECRM_')) ?? 'SUITECRM_CLIENT_ID';
+      const code = (err as { code?: string }).code ?? 'TOKEN_UNAVAILABLE';
+      throw new ReloadApplyError(setting, `the new SuiteCRM credential obtained no token (${code}); the running one stays in use`);
+    }
+    return {
+      commit: () => {
+        const old = this.owned;
+        this.owned = owned;
+        this.credential = credential;
+        credential.reread = this.reread;
+        // Requests still holding the old token finish with it; only its renewals stop.
+        void old.close();
+      },
+      abort: () => owned.close(),
+    };
+  }
+
+  close(): Promise<void> {
+    return this.owned.close();
+  }
+}
