@@ -36,7 +36,7 @@ USER node
 EXPOSE 8080
 # node itself probes /_proxy/healthz: no curl or wget in the image.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["node", "/app/dist/src/healthcheck.js"]
+  CMD ["node", "/app/dist/src/cli/healthcheck.js"]
 # node runs as PID 1 (no shell, no docker-entrypoint.sh): it receives SIGTERM itself and the
 # proxy handles it (drain, then exit 0). It starts no child processes, so nothing needs reaping;
 # `docker run --init` adds tini if your platform insists on an init.

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { scheduleFor } from '../src/oauth/token.js';
+import { scheduleFor } from '../src/suitecrm-token/token.js';
 import { startFakeSuiteCrm } from '../test/support/fake-suitecrm.js';
 import { UpstreamLedger } from '../test/support/drill/ledger.js';
 import { LoadGenerator, type ClientResult } from '../test/support/drill/load.js';

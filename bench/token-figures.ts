@@ -3,7 +3,7 @@
  * window), for 1,000 concurrent cold requests (one) and for 100 concurrent 401s on the same
  * token (one), for one process and for a PROXY_WORKERS=2 group.
  */
-import { scheduleFor } from '../src/oauth/token.js';
+import { scheduleFor } from '../src/suitecrm-token/token.js';
 import { revokeUpstreamTokens, startProxy, startUpstream, upstreamStats } from './stack.js';
 import { GET_PATH, runWrk, type Method } from './wrk.js';
 

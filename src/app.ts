@@ -4,17 +4,17 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { adminPlugin, ADMIN_PREFIX } from './admin.js';
+import { adminPlugin, ADMIN_PREFIX } from './admin/probes.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
-import { legacyOAuthPlugin, sendRendered } from './legacy-oauth/plugin.js';
-import { localLoginMetrics } from './legacy-oauth/login-metrics.js';
-import { isOAuthError, renderOAuthError } from './legacy-oauth/responses.js';
-import { setupLegacyOAuth } from './legacy-oauth/setup.js';
+import { legacyOAuthPlugin, sendRendered } from './local-oauth/plugin.js';
+import { localLoginMetrics } from './local-oauth/login-metrics.js';
+import { isOAuthError, renderOAuthError } from './local-oauth/responses.js';
+import { setupLegacyOAuth } from './local-oauth/setup.js';
 import { logDestination, loggerOptions } from './logging.js';
-import { installMetrics, ProxyMetrics } from './metrics.js';
-import type { TokenHooks, TokenSource } from './oauth/token.js';
-import { createTokenManager } from './oauth/token-manager-factory.js';
+import { installMetrics, ProxyMetrics } from './admin/metrics.js';
+import type { TokenHooks, TokenSource } from './suitecrm-token/token.js';
+import { createTokenManager } from './suitecrm-token/token-manager-factory.js';
 import { proxyPlugin } from './proxy/plugin.js';
 import { suitecrmDispatcher } from './proxy/upstream-dispatcher.js';
 import { AppReload } from './reload/app-target.js';
@@ -22,9 +22,9 @@ import { CredentialSwitch } from './reload/credential-switch.js';
 import { LiveSecurity, SecurityRules } from './security/live-rules.js';
 import { securityPlugin } from './security/plugin.js';
 import { serverOptions } from './security/server-options.js';
-import { installDrainGuard } from './shutdown.js';
+import { installDrainGuard } from './admin/shutdown.js';
 import { upstreamConnections } from './upstream/pools.js';
-import { logTlsWarnings } from './upstream-tls.js';
+import { logTlsWarnings } from './upstream/tls.js';
 
 export interface AppOptions {
   /** A ready pino logger (tests pass one that writes to a sink). */

@@ -7,13 +7,13 @@
  */
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
-import { runCli } from './cli.js';
+import { runCli } from './cli/arguments.js';
 import { startPrimary } from './cluster/primary.js';
 import { ConfigError, type FileReader } from './config/load.js';
 import { startReloading } from './reload/process.js';
 import type { Reloader } from './reload/reloader.js';
 import { readSnapshot, type ConfigSnapshot, type ConfigSource } from './reload/snapshot.js';
-import { exitGracefullyOnSignals } from './shutdown.js';
+import { exitGracefullyOnSignals } from './admin/shutdown.js';
 
 const readText: FileReader = (path) => readFileSync(path, 'utf8');
 

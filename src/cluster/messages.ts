@@ -3,7 +3,7 @@
  * workers. Tokens travel over the process's own IPC channel only, never over a socket.
  */
 import type { ErrorCode } from '../errors.js';
-import type { CachedToken, RenewReason, TokenFailure } from '../oauth/token.js';
+import type { CachedToken, RenewReason, TokenFailure } from '../suitecrm-token/token.js';
 
 /** Every message carries this tag so unrelated IPC traffic (cluster internals) is ignored. */
 export const CHANNEL = 'suitecrm-proxy-token';

@@ -5,9 +5,9 @@
  * single-flights all of that for the whole process group, so N workers cause one token request.
  */
 import { ProxyError } from '../errors.js';
-import type { Token } from '../oauth/grant.js';
-import type { CachedToken, RenewReason, TokenFailure, TokenStatus } from '../oauth/token.js';
-import type { TokenSource } from '../oauth/token.js';
+import type { Token } from '../suitecrm-token/grant.js';
+import type { CachedToken, RenewReason, TokenFailure, TokenStatus } from '../suitecrm-token/token.js';
+import type { TokenSource } from '../suitecrm-token/token.js';
 import { CHANNEL, isMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
 
 export interface IpcChannel {

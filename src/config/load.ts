@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { decodeStoreKey } from '../oauth/token-crypto.js';
+import { decodeStoreKey } from '../suitecrm-token/shared/token-crypto.js';
 import { securityConfig, SecuritySettingError, type SecurityConfig } from '../security/config.js';
 import { SETTINGS, type GrantType, type SettingName, type SettingSpec, type TokenStoreKind } from './settings.js';
 
@@ -43,7 +43,7 @@ export interface Config {
   readonly redisCommandTimeoutMs: number;
   /** Inbound callers, rules and limits (src/security/). */
   readonly security: SecurityConfig;
-  /** Local tokens for OAuth-speaking legacy tools (src/legacy-oauth/). */
+  /** Local tokens for OAuth-speaking legacy tools (src/local-oauth/). */
   readonly localTokens: {
     readonly accessTtlMs: number;
     readonly refreshTtlMs: number;

@@ -9,7 +9,7 @@
  * string keys, so the record is never sent). test/proxy/forwarding-options.test.ts guards that path.
  */
 import type { Dispatcher } from 'undici';
-import type { CachedToken } from '../oauth/token.js';
+import type { CachedToken } from '../suitecrm-token/token.js';
 
 /** What happened to a request on its way, for the request log line and metrics. */
 export interface ForwardOutcome {

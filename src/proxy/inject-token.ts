@@ -6,7 +6,7 @@
  * @fastify/reply-from's onError as the cause of its error.
  */
 import type { Dispatcher } from 'undici';
-import type { CachedToken, TokenSource } from '../oauth/token.js';
+import type { CachedToken, TokenSource } from '../suitecrm-token/token.js';
 import { exchangeOf, type Exchange } from './exchange.js';
 
 type Dispatch = Dispatcher['dispatch'];

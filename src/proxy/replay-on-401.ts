@@ -10,7 +10,7 @@
  * is passed back.
  */
 import type { Dispatcher } from 'undici';
-import type { TokenSource } from '../oauth/token.js';
+import type { TokenSource } from '../suitecrm-token/token.js';
 import { exchangeOf, isReplayableBody, type Exchange } from './exchange.js';
 
 class ReplayOn401Handler implements Dispatcher.DispatchHandler {

@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import type { TokenSource } from '../oauth/token.js';
+import type { TokenSource } from '../suitecrm-token/token.js';
 import type { UpstreamConnections } from '../upstream/pools.js';
 import { injectToken } from './inject-token.js';
 import { replayOn401 } from './replay-on-401.js';

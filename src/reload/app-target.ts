@@ -7,10 +7,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
-import type { LiveClientRegistry } from '../legacy-oauth/live-clients.js';
-import type { LocalTokenResolver } from '../legacy-oauth/plugin.js';
-import { oauthCallers } from '../legacy-oauth/setup.js';
-import type { ProxyMetrics } from '../metrics.js';
+import type { LiveClientRegistry } from '../local-oauth/live-clients.js';
+import type { LocalTokenResolver } from '../local-oauth/plugin.js';
+import { oauthCallers } from '../local-oauth/setup.js';
+import type { ProxyMetrics } from '../admin/metrics.js';
 import { SecurityRules, type LiveSecurity } from '../security/live-rules.js';
 import type { PreparedChange, ReloadTarget } from './target.js';
 

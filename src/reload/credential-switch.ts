@@ -6,9 +6,9 @@
  * one, so callers never wait for a token because of a reload.
  */
 import type { Config } from '../config/load.js';
-import { LiveCredential } from '../oauth/live-credential.js';
-import type { OwnedTokenManager } from '../oauth/token-manager-factory.js';
-import type { CachedToken, RenewReason, Token, TokenSource, TokenStatus } from '../oauth/token.js';
+import { LiveCredential } from '../suitecrm-token/live-credential.js';
+import type { OwnedTokenManager } from '../suitecrm-token/token-manager-factory.js';
+import type { CachedToken, RenewReason, Token, TokenSource, TokenStatus } from '../suitecrm-token/token.js';
 import type { ConfigDiff } from './diff.js';
 import { ReloadApplyError, type PreparedChange } from './target.js';
 

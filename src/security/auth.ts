@@ -6,8 +6,8 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { ProxyError } from '../errors.js';
-import type { LocalTokenResolver } from '../legacy-oauth/plugin.js';
-import { oauthErrors } from '../legacy-oauth/responses.js';
+import type { LocalTokenResolver } from '../local-oauth/plugin.js';
+import { oauthErrors } from '../local-oauth/responses.js';
 import { ANONYMOUS_CALLER, CallerRegistry, presentedKey, type CallerSpec } from './clients.js';
 import { compileCaller, type CompiledCaller } from './rules.js';
 

@@ -4,7 +4,7 @@
  * caller and the field, never a key.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { checkUniqueClientIds, InvalidOAuthCredentialsError, OAUTH_CALLER_FIELDS, parseOAuthCredentials, type OAuthCredentialSpec } from '../legacy-oauth/credentials.js';
+import { checkUniqueClientIds, InvalidOAuthCredentialsError, OAUTH_CALLER_FIELDS, parseOAuthCredentials, type OAuthCredentialSpec } from '../local-oauth/credentials.js';
 
 export const ANONYMOUS_CALLER = 'anonymous';
 
@@ -24,7 +24,7 @@ export interface CallerSpec {
   readonly name: string;
   /** SHA-256 digest of the caller's key (32 bytes); undefined for a caller that only logs in with OAuth credentials. */
   readonly keyDigest: Buffer | undefined;
-  /** OAuth-style credentials for the local token endpoint (src/legacy-oauth/, issue #8). */
+  /** OAuth-style credentials for the local token endpoint (src/local-oauth/, issue #8). */
   readonly oauth: OAuthCredentialSpec | undefined;
   /** Allow rules: a request passes if any one matches. Undefined: everything the global rules allow. */
   readonly allow: readonly CallerRuleSpec[] | undefined;

@@ -10,15 +10,15 @@ import type { Socket } from 'node:net';
 import { Transform, type Readable } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ADMIN_PREFIX } from '../admin.js';
+import { ADMIN_PREFIX } from '../admin/probes.js';
 import { isProxyError, ProxyError } from '../errors.js';
-import type { LocalTokenResolver } from '../legacy-oauth/plugin.js';
+import type { LocalTokenResolver } from '../local-oauth/plugin.js';
 import type { Caller } from './auth.js';
 import { isLoopbackHost, type SecurityConfig } from './config.js';
 import { LiveSecurity, SecurityRules } from './live-rules.js';
 import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind, StreamedOverrideScanner } from './request-guard.js';
 import { writeSocketError } from './server-options.js';
-import { refillWindowMs, TokenBucketStore } from './token-bucket-store.js';
+import { refillWindowMs, RateLimitBuckets } from './rate-limit-buckets.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,7 +39,7 @@ export interface SecurityPluginOptions {
   readonly replayBodyLimitBytes: number;
   /** Clock for the rate-limit buckets (tests pass a fake one). */
   readonly now?: () => number;
-  /** Local tokens of OAuth-speaking legacy tools (src/legacy-oauth/). */
+  /** Local tokens of OAuth-speaking legacy tools (src/local-oauth/). */
   readonly localTokens?: LocalTokenResolver;
   /**
    * The rules in force, replaced by a configuration reload (src/reload/). Without it the rules
@@ -197,7 +197,7 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
   // hook calls it only for callers that have a limit, which a reload may give or take away.
   await app.register(rateLimit, {
     global: false,
-    store: class extends TokenBucketStore {
+    store: class extends RateLimitBuckets {
       constructor() {
         super(now);
       }

@@ -4,7 +4,7 @@
  * caller's allow rules (methods + path patterns). A refusal names the rule that refused, for
  * the log; the caller only sees 403.
  */
-import { isLogoutVariant } from '../legacy-oauth/paths.js';
+import { isLogoutVariant } from '../local-oauth/paths.js';
 import type { CallerSpec } from './clients.js';
 
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -77,7 +77,7 @@ export class AccessPolicy {
     if (!this.prefixes.some((p) => rawPath.startsWith(p) && decodedPath.startsWith(p))) {
       return { allowed: false, rule: `PROXY_ALLOWED_PATH_PREFIXES [${this.prefixes.join(',')}]` };
     }
-    // Logout is answered by the proxy (src/legacy-oauth/); a variant the local route misses is not forwarded either.
+    // Logout is answered by the proxy (src/local-oauth/); a variant the local route misses is not forwarded either.
     if (isLogoutVariant(decodedPath)) return { allowed: false, rule: 'logout is answered by the proxy, never forwarded' };
     if (!this.global.forwardTokenEndpoint && this.tokenPaths.has(normaliseTokenPath(decodedPath))) {
       return { allowed: false, rule: 'token endpoint (PROXY_FORWARD_TOKEN_ENDPOINT=false)' };

@@ -1,11 +1,11 @@
 /**
  * The one place that builds connections to SuiteCRM: the API pool the proxy forwards on, the
  * small pool for token requests, and the one-off connection of a stale-socket retry. Each gets
- * the connect timeout and the TLS options (upstream-tls.ts) of the configuration.
+ * the connect timeout and the TLS options (tls.ts) of the configuration.
  */
 import { Client, Pool } from 'undici';
 import type { Config } from '../config/load.js';
-import { upstreamTlsOptions } from '../upstream-tls.js';
+import { upstreamTlsOptions } from './tls.js';
 
 type UpstreamSettings = Pick<Config, 'suitecrmUrl' | 'suitecrmCa' | 'suitecrmTlsInsecure' | 'upstreamConnectTimeoutMs' | 'upstreamConnections'>;
 

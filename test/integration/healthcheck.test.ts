@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 
-const SCRIPT = fileURLToPath(new URL('../../src/healthcheck.js', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('../../src/cli/healthcheck.js', import.meta.url));
 
 function healthcheck(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   return new Promise((done) => {

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
-import type { Token } from '../../src/oauth/grant.js';
-import { RedisTokenStore, type RedisTokenStoreOptions } from '../../src/oauth/redis-store.js';
-import { keyId } from '../../src/oauth/token-crypto.js';
-import { isTokenStoreUnavailable } from '../../src/oauth/token-store.js';
+import type { Token } from '../../src/suitecrm-token/grant.js';
+import { RedisTokenStore, type RedisTokenStoreOptions } from '../../src/suitecrm-token/shared/redis-store.js';
+import { keyId } from '../../src/suitecrm-token/shared/token-crypto.js';
+import { isTokenStoreUnavailable } from '../../src/suitecrm-token/token-store.js';
 import { adminClient, freePort, needRedis, startRedis, type RedisServer } from '../support/redis-server.js';
 
 const KEY = randomBytes(32);

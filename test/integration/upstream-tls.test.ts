@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { checkConfig } from '../../src/check-config.js';
+import { checkConfig } from '../../src/cli/check-config.js';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { CC_ENV, startProxy } from '../support/proxy-harness.js';
 import { makeTestPki, startTlsForwarder, type TestPki, type TlsForwarder } from '../support/tls.js';

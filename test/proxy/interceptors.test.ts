@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import { Client, Pool } from 'undici';
 import { ProxyError } from '../../src/errors.js';
-import type { CachedToken, RenewReason, Token, TokenSource, TokenStatus } from '../../src/oauth/token.js';
+import type { CachedToken, RenewReason, Token, TokenSource, TokenStatus } from '../../src/suitecrm-token/token.js';
 import { attachExchange, newExchange } from '../../src/proxy/exchange.js';
 import { injectToken } from '../../src/proxy/inject-token.js';
 import { replayOn401 } from '../../src/proxy/replay-on-401.js';

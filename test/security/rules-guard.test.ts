@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { parseClients } from '../../src/security/clients.js';
 import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind, StreamedOverrideScanner } from '../../src/security/request-guard.js';
 import { AccessPolicy, compileCaller, compilePattern } from '../../src/security/rules.js';
-import { TokenBucketStore } from '../../src/security/token-bucket-store.js';
+import { RateLimitBuckets } from '../../src/security/rate-limit-buckets.js';
 
 test('safe origin-form targets pass with their raw and decoded paths', () => {
   for (const target of ['/Api/V8/module/Accounts?page[size]=5', '/Api/V8/module/Accounts/', '/legacy/Api/V8/meta/modules', '/Api/V8/module/Accounts?filter[name][eq]=a%2Fb%2e%2e', '/Api/V8/module/Acc%20x']) {
@@ -134,7 +134,7 @@ function denied(decision: ReturnType<AccessPolicy['check']>): string {
 
 test('token bucket: a burst, then one request per 1/rate seconds, with the wait until the next token', () => {
   let now = 0;
-  const store = new TokenBucketStore(() => now);
+  const store = new RateLimitBuckets(() => now);
   // burst 3, 2 per second: full refill takes 1500 ms.
   const take = (): { current: number; ttl: number } => store.take('reporting', 1500, 3);
   assert.ok(take().current <= 3);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { helpText, runCli, version, type CliIO } from '../../src/cli.js';
+import { helpText, runCli, version, type CliIO } from '../../src/cli/arguments.js';
 import { SETTINGS, type SettingSpec } from '../../src/config/settings.js';
 
 function io(files: Record<string, string> = {}): CliIO & { out: string[]; err: string[] } {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { CHANNEL, type PrimaryMessage, type WorkerMessage } from '../../src/cluster/messages.js';
 import { ClusterTokenClient } from '../../src/cluster/token-client.js';
 import { ProxyError } from '../../src/errors.js';
-import type { CachedToken } from '../../src/oauth/token.js';
+import type { CachedToken } from '../../src/suitecrm-token/token.js';
 
 function token(name: string, now: number, lifetimeMs = 60_000): CachedToken {
   return {

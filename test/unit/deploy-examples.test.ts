@@ -186,12 +186,12 @@ test('Dockerfile: pinned base ARG, non-root, 0.0.0.0:8080 by ENV, node HEALTHCHE
   const has = (re: RegExp): boolean => runtime.some((l) => re.test(l));
   assert.ok(has(/^ENV .*PROXY_HOST=0\.0\.0\.0/) && has(/^ENV .*PROXY_PORT=8080/), 'listen address set by ENV');
   assert.ok(has(/^USER node$/), 'runs as the non-root node user');
-  assert.ok(has(/^HEALTHCHECK .*CMD \["node", "\/app\/dist\/src\/healthcheck\.js"\]/), 'node healthcheck');
+  assert.ok(has(/^HEALTHCHECK .*CMD \["node", "\/app\/dist\/src\/cli\/healthcheck\.js"\]/), 'node healthcheck');
   assert.ok(!/curl|wget/.test(runtime.join('\n')), 'no curl or wget');
   assert.ok(has(/^ENTRYPOINT \["node", "\/app\/dist\/src\/main\.js"\]$/), 'exec-form ENTRYPOINT: node is PID 1');
   assert.ok(!has(/^COPY (?!--from=)(?!package\.json)/), 'the runtime stage copies only build output, production deps and package.json');
   // The files the image runs are the ones tsc emits.
-  for (const file of ['dist/src/main.js', 'dist/src/healthcheck.js']) assert.ok(readFileSync(new URL(file, root)).length > 0, file);
+  for (const file of ['dist/src/main.js', 'dist/src/cli/healthcheck.js']) assert.ok(readFileSync(new URL(file, root)).length > 0, file);
   const ignore = read('.dockerignore').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
   assert.equal(ignore[0], '*', '.dockerignore starts from nothing and lists what the build needs');
   assert.ok(!ignore.some((l) => /node_modules|dist/.test(l)), 'node_modules and dist stay out of the context');

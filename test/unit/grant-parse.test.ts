@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FALLBACK_LIFETIME_MS, parseTokenResponse, TokenRequestError, tokenEndpoint } from '../../src/oauth/grant.js';
+import { FALLBACK_LIFETIME_MS, parseTokenResponse, TokenRequestError, tokenEndpoint } from '../../src/suitecrm-token/grant.js';
 
 test('token response: expires_in counted from our receipt time', () => {
   const t = parseTokenResponse({ token_type: 'Bearer', expires_in: 3600, access_token: 'a.b.c', refresh_token: 'def50200ab' }, 'password', 42);

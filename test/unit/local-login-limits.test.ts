@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { allowedGrants, InvalidOAuthCredentialsError } from '../../src/legacy-oauth/credentials.js';
-import { LocalTokenStore } from '../../src/legacy-oauth/local-tokens.js';
-import { LoginRateLimit } from '../../src/legacy-oauth/login-rate-limit.js';
-import { clientKey, LoginThrottle } from '../../src/legacy-oauth/login-throttle.js';
-import { SessionTable, type TableSession } from '../../src/legacy-oauth/session-table.js';
+import { allowedGrants, InvalidOAuthCredentialsError } from '../../src/local-oauth/credentials.js';
+import { LocalSessions } from '../../src/local-oauth/local-sessions.js';
+import { LoginRateLimit } from '../../src/local-oauth/login-rate-limit.js';
+import { clientKey, LoginThrottle } from '../../src/local-oauth/login-throttle.js';
+import { SessionTable, type TableSession } from '../../src/local-oauth/session-table.js';
 import { parseClients } from '../../src/security/clients.js';
 
 const noFiles = (path: string): string => {
@@ -74,10 +74,10 @@ describe('SessionTable: per-caller and global bounds', () => {
   });
 });
 
-describe('LocalTokenStore with per-caller bounds (fake clock)', () => {
+describe('LocalSessions with per-caller bounds (fake clock)', () => {
   test('one caller logging in 50 times keeps another caller\'s token alive; tokens of evicted sessions stop working', () => {
     const clock = { now: 1_000_000 };
-    const store = new LocalTokenStore({ accessTtlMs: 60_000, refreshTtlMs: 600_000, maxSessions: 10, maxSessionsPerClient: 4, now: () => clock.now });
+    const store = new LocalSessions({ accessTtlMs: 60_000, refreshTtlMs: 600_000, maxSessions: 10, maxSessionsPerClient: 4, now: () => clock.now });
     const b = store.issue('b', true);
     const a = Array.from({ length: 50 }, () => store.issue('a', true));
     assert.ok(store.authenticate(b.accessToken), 'b still logged in');

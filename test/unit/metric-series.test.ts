@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { BucketHistogram, SeriesCounter } from '../../src/metric-series.js';
+import { BucketHistogram, SeriesCounter } from '../../src/admin/metric-series.js';
 import { parseExposition } from '../support/prometheus-text.js';
 
 const BUCKETS = [0.005, 0.01, 0.1, 1, 10];

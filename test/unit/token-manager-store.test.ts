@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { TokenRequestError, type GrantRequest, type Token } from '../../src/oauth/grant.js';
-import { TokenManager } from '../../src/oauth/token-manager.js';
-import { TokenStoreUnavailableError, type GrantFunction, type StoredToken, type TokenStore } from '../../src/oauth/token-store.js';
+import { TokenRequestError, type GrantRequest, type Token } from '../../src/suitecrm-token/grant.js';
+import { TokenManager } from '../../src/suitecrm-token/token-manager.js';
+import { TokenStoreUnavailableError, type GrantFunction, type StoredToken, type TokenStore } from '../../src/suitecrm-token/token-store.js';
 
 const clock = 1_000_000;
 

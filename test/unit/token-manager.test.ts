@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import type { GrantRequest, Token } from '../../src/oauth/grant.js';
-import { TokenRequestError } from '../../src/oauth/grant.js';
-import { scheduleFor } from '../../src/oauth/token.js';
-import { TokenManager, type TokenManagerOptions } from '../../src/oauth/token-manager.js';
+import type { GrantRequest, Token } from '../../src/suitecrm-token/grant.js';
+import { TokenRequestError } from '../../src/suitecrm-token/grant.js';
+import { scheduleFor } from '../../src/suitecrm-token/token.js';
+import { TokenManager, type TokenManagerOptions } from '../../src/suitecrm-token/token-manager.js';
 import { isProxyError } from '../../src/errors.js';
 
 /** A fake clock and a scripted token endpoint: each call answers with the next scripted outcome. */

@@ -15,7 +15,7 @@ export interface ShutdownDrillOptions {
   readonly refusedOutcomes: readonly string[];
 }
 
-/** Graceful shutdown as src/shutdown.ts implements it (README, "Graceful shutdown"). */
+/** Graceful shutdown as src/admin/shutdown.ts implements it (README, "Graceful shutdown"). */
 export const SHUTDOWN_DRILL: ShutdownDrillOptions = {
   apiDelayMs: 300,
   exitBoundMs: 10_000,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
-import { LegacyTool } from '../support/legacy-tool.js';
+import { LegacyTool } from '../support/oauth-tool.js';
 import { CC_ENV, startProxy, type RunningProxy } from '../support/proxy-harness.js';
 
 /** Secrets with characters simple-oauth2 form-encodes in its Basic header (`! + / % :`). */

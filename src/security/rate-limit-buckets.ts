@@ -25,7 +25,7 @@ export function refillWindowMs(limit: RateLimitSpec): number {
   return Math.max(1, Math.round((limit.burst / limit.perSecond) * 1000));
 }
 
-export class TokenBucketStore {
+export class RateLimitBuckets {
   /** One bucket per caller name: the key space is bounded by PROXY_CLIENTS. */
   private readonly buckets = new Map<string, Bucket>();
 
@@ -54,7 +54,7 @@ export class TokenBucketStore {
     callback(null, this.take(key, timeWindowMs, max));
   }
 
-  child(): TokenBucketStore {
-    return new TokenBucketStore(this.now);
+  child(): RateLimitBuckets {
+    return new RateLimitBuckets(this.now);
   }
 }

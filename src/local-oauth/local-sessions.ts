@@ -57,7 +57,7 @@ export function looksLikeLocalAccessToken(value: string): boolean {
   return value.startsWith(LOCAL_ACCESS_TOKEN_PREFIX);
 }
 
-export class LocalTokenStore {
+export class LocalSessions {
   private readonly now: () => number;
   private readonly byAccess = new Map<string, LocalSession>();
   private readonly byRefresh = new Map<string, LocalSession>();

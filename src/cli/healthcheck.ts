@@ -6,10 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { ADMIN_PREFIX } from './admin.js';
-import { CONFIG_FILE_SETTING, overlayEnv, readConfigFile } from './config/file.js';
-import type { Env } from './config/load.js';
-import { SETTINGS, type SettingSpec } from './config/settings.js';
+import { ADMIN_PREFIX } from '../admin/probes.js';
+import { CONFIG_FILE_SETTING, overlayEnv, readConfigFile } from '../config/file.js';
+import type { Env } from '../config/load.js';
+import { SETTINGS, type SettingSpec } from '../config/settings.js';
 
 const TIMEOUT_MS = 3000;
 

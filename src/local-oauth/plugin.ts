@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProxyError } from '../errors.js';
-import { looksLikeLocalAccessToken, type LocalTokenStore } from './local-tokens.js';
+import { looksLikeLocalAccessToken, type LocalSessions } from './local-sessions.js';
 import { LOCAL_LOGOUT_PATHS, LOCAL_TOKEN_PATHS } from './paths.js';
 import type { OAuthCaller } from './credentials.js';
 import type { LoginObserver, LoginOutcome } from './login-metrics.js';
@@ -47,7 +47,7 @@ export interface LocalTokenResolver {
  * A local token authenticates its caller. A stale one (expired, logged out, rotated away or
  * forgotten) gets SuiteCRM's own 401 access_denied, so the tool's re-login logic runs.
  */
-export function localTokenResolver(store: LocalTokenStore): LocalTokenResolver {
+export function localTokenResolver(store: LocalSessions): LocalTokenResolver {
   return {
     resolve(presented) {
       if (!looksLikeLocalAccessToken(presented)) return undefined;
@@ -68,7 +68,7 @@ function bearerValue(authorization: string | undefined): string | undefined {
 }
 
 export interface LegacyOAuthPluginOptions {
-  readonly store: LocalTokenStore;
+  readonly store: LocalSessions;
   /** Undefined when SuiteCRM's token endpoint is forwarded instead (PROXY_FORWARD_TOKEN_ENDPOINT=true). */
   readonly endpoint: LocalTokenEndpoint | undefined;
   readonly throttle: LoginThrottle;

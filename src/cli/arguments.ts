@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { checkConfig } from './check-config.js';
-import { renderHelp } from './config/docs.js';
-import { CONFIG_FILE_SETTING, overlayEnv, readConfigFile } from './config/file.js';
-import { ConfigError, type Env, type FileReader } from './config/load.js';
+import { renderHelp } from '../config/docs.js';
+import { CONFIG_FILE_SETTING, overlayEnv, readConfigFile } from '../config/file.js';
+import { ConfigError, type Env, type FileReader } from '../config/load.js';
 
 export const PROGRAM = 'suitecrm-auth-proxy';
 
@@ -50,7 +50,7 @@ const EXIT_CODES = 'Exit codes: 0 success; 1 --check-config found a problem, or 
 
 /** The package version, read from the package.json shipped next to dist/. */
 export function version(readFile: FileReader = processIO.readFile): string {
-  const pkg = JSON.parse(readFile(fileURLToPath(new URL('../../package.json', import.meta.url)))) as { version?: unknown };
+  const pkg = JSON.parse(readFile(fileURLToPath(new URL('../../../package.json', import.meta.url)))) as { version?: unknown };
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 

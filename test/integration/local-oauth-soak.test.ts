@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { startFakeSuiteCrm } from '../support/fake-suitecrm.js';
-import { LegacyTool } from '../support/legacy-tool.js';
+import { LegacyTool } from '../support/oauth-tool.js';
 import { startProxy } from '../support/proxy-harness.js';
 
 const SECONDS = Number(process.env.LEGACY_SOAK_SECONDS ?? '8');

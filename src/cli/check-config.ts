@@ -6,11 +6,11 @@
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Pool, request } from 'undici';
-import { ConfigError, loadConfig, type Config, type Env, type FileReader } from './config/load.js';
-import { SETTINGS, type SettingSpec } from './config/settings.js';
-import { networkErrorCode } from './errors.js';
-import { requestToken, tokenEndpoint, TokenRequestError, type Token } from './oauth/grant.js';
-import { tlsWarnings, upstreamTlsOptions } from './upstream-tls.js';
+import { ConfigError, loadConfig, type Config, type Env, type FileReader } from '../config/load.js';
+import { SETTINGS, type SettingSpec } from '../config/settings.js';
+import { networkErrorCode } from '../errors.js';
+import { requestToken, tokenEndpoint, TokenRequestError, type Token } from '../suitecrm-token/grant.js';
+import { tlsWarnings, upstreamTlsOptions } from '../upstream/tls.js';
 
 export interface CheckInput {
   /** The process environment (without the config file). */

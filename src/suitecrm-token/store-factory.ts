@@ -1,7 +1,7 @@
 /** Picks the token store TOKEN_STORE names. */
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
-import { RedisTokenStore } from './redis-store.js';
+import { RedisTokenStore } from './shared/redis-store.js';
 import { MemoryTokenStore, type TokenStore } from './token-store.js';
 
 /**

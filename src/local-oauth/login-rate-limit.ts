@@ -4,16 +4,16 @@
  * the same size and refill rate as the caller's request bucket: a login never uses up the
  * requests it is made for. Same token-bucket store as the request limit (security/).
  */
-import { refillWindowMs, TokenBucketStore } from '../security/token-bucket-store.js';
+import { refillWindowMs, RateLimitBuckets } from '../security/rate-limit-buckets.js';
 import type { OAuthCaller } from './credentials.js';
 
 export class LoginRateLimit {
   /** One bucket per caller name: the key space is bounded by PROXY_CLIENTS. */
-  private readonly buckets: TokenBucketStore;
+  private readonly buckets: RateLimitBuckets;
 
   /** `now`: milliseconds clock; tests pass a fake one. */
   constructor(now?: () => number) {
-    this.buckets = new TokenBucketStore(now);
+    this.buckets = new RateLimitBuckets(now);
   }
 
   /** Counts one login; returns the seconds to wait when it is over the caller's limit. */

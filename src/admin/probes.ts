@@ -2,8 +2,8 @@
  * The proxy's own endpoints under `/_proxy/`: liveness and readiness (metrics: metrics.ts). Never forwarded.
  */
 import type { FastifyInstance } from 'fastify';
-import { JSON_API_CONTENT_TYPE, ProxyError } from './errors.js';
-import type { TokenSource } from './oauth/token.js';
+import { JSON_API_CONTENT_TYPE, ProxyError } from '../errors.js';
+import type { TokenSource } from '../suitecrm-token/token.js';
 
 export const ADMIN_PREFIX = '/_proxy';
 

@@ -7,14 +7,14 @@ import type { Config } from '../config/load.js';
 import { ANONYMOUS_CALLER } from '../security/clients.js';
 import { allowedGrants, type OAuthCaller } from './credentials.js';
 import { LiveClientRegistry } from './live-clients.js';
-import { LocalTokenStore } from './local-tokens.js';
+import { LocalSessions } from './local-sessions.js';
 import { LoginRateLimit } from './login-rate-limit.js';
 import { LoginThrottle } from './login-throttle.js';
 import { localTokenResolver, type LocalTokenResolver } from './plugin.js';
 import { LocalTokenEndpoint } from './token-endpoint.js';
 
 export interface LegacyOAuth {
-  readonly store: LocalTokenStore;
+  readonly store: LocalSessions;
   /** Undefined when SuiteCRM's own token endpoint is forwarded (PROXY_FORWARD_TOKEN_ENDPOINT=true). */
   readonly endpoint: LocalTokenEndpoint | undefined;
   readonly resolver: LocalTokenResolver;
@@ -50,7 +50,7 @@ export function oauthCallers(config: Config): OAuthCaller[] {
 
 export function setupLegacyOAuth(config: Config, now?: () => number): LegacyOAuth {
   const limits = config.localTokens;
-  const store = new LocalTokenStore({ ...limits, now });
+  const store = new LocalSessions({ ...limits, now });
   const clients = new LiveClientRegistry(oauthCallers(config));
   const endpoint = config.security.forwardTokenEndpoint ? undefined : new LocalTokenEndpoint(clients, store);
   return {

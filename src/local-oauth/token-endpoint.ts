@@ -6,7 +6,7 @@
  * return or revoke the shared SuiteCRM token.
  */
 import { OAuthClientRegistry, type OAuthCaller } from './credentials.js';
-import type { LocalSession, LocalTokenStore, IssuedSession } from './local-tokens.js';
+import type { LocalSession, LocalSessions, IssuedSession } from './local-sessions.js';
 import { oauthErrors, OAuthError } from './responses.js';
 import { checkScope, parseTokenRequest, stringParameter, type ClientCredentials, type LocalGrantType, type ParsedTokenRequest, type RawTokenRequest } from './token-request.js';
 
@@ -44,7 +44,7 @@ function unknownClient(clientId: unknown): OAuthError {
 export class LocalTokenEndpoint {
   constructor(
     private readonly clients: OAuthClientRegistry,
-    private readonly tokens: LocalTokenStore,
+    private readonly tokens: LocalSessions,
   ) {}
 
   private find(clientId: unknown): OAuthCaller | undefined {

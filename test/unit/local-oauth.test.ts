@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { FastifyRequest } from 'fastify';
-import { OAuthClientRegistry } from '../../src/legacy-oauth/credentials.js';
-import { LocalTokenStore } from '../../src/legacy-oauth/local-tokens.js';
-import { localTokenResolver } from '../../src/legacy-oauth/plugin.js';
-import { OAuthError } from '../../src/legacy-oauth/responses.js';
-import { basicCredentials, parseTokenBody, slimMediaType } from '../../src/legacy-oauth/token-request.js';
+import { OAuthClientRegistry } from '../../src/local-oauth/credentials.js';
+import { LocalSessions } from '../../src/local-oauth/local-sessions.js';
+import { localTokenResolver } from '../../src/local-oauth/plugin.js';
+import { OAuthError } from '../../src/local-oauth/responses.js';
+import { basicCredentials, parseTokenBody, slimMediaType } from '../../src/local-oauth/token-request.js';
 import { Authenticator } from '../../src/security/auth.js';
 import { CallerRegistry, InvalidClientsError, parseClients } from '../../src/security/clients.js';
 
@@ -82,10 +82,10 @@ describe('PROXY_CLIENTS OAuth fields', () => {
   });
 });
 
-describe('LocalTokenStore (fake clock)', () => {
+describe('LocalSessions (fake clock)', () => {
   const make = (maxSessions = 100) => {
     const clock = { now: 1_000_000 };
-    const store = new LocalTokenStore({ accessTtlMs: 60_000, refreshTtlMs: 600_000, maxSessions, now: () => clock.now });
+    const store = new LocalSessions({ accessTtlMs: 60_000, refreshTtlMs: 600_000, maxSessions, now: () => clock.now });
     return { clock, store };
   };
 
@@ -175,7 +175,7 @@ describe('token request bodies, as Slim parses them', () => {
 });
 
 describe('Authenticator with local tokens', () => {
-  const store = new LocalTokenStore({ accessTtlMs: 60_000, refreshTtlMs: 60_000, maxSessions: 10 });
+  const store = new LocalSessions({ accessTtlMs: 60_000, refreshTtlMs: 60_000, maxSessions: 10 });
   const request = (authorization: string) => ({
     headers: { authorization },
     ip: '127.0.0.1',

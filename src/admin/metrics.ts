@@ -9,13 +9,13 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ADMIN_PREFIX } from './admin.js';
-import type { GrantType } from './config/settings.js';
-import { PROXY_ERROR_HEADER } from './errors.js';
+import { ADMIN_PREFIX } from './probes.js';
+import type { GrantType } from '../config/settings.js';
+import { PROXY_ERROR_HEADER } from '../errors.js';
 import { BucketHistogram, SeriesCounter } from './metric-series.js';
-import type { TokenHooks } from './oauth/token.js';
-import type { TokenSource } from './oauth/token.js';
-import { PROXIED_METHODS } from './proxy/plugin.js';
+import type { TokenHooks } from '../suitecrm-token/token.js';
+import type { TokenSource } from '../suitecrm-token/token.js';
+import { PROXIED_METHODS } from '../proxy/plugin.js';
 
 export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
 /** The proxy's own endpoints, which are not counted as proxied requests. */

@@ -15,12 +15,12 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions, type Result } from 'ioredis';
 import type { Logger } from 'pino';
-import type { GrantType } from '../config/settings.js';
-import { TokenRequestError, type Token } from './grant.js';
+import type { GrantType } from '../../config/settings.js';
+import { TokenRequestError, type Token } from '../grant.js';
 import { CLAIM_SCRIPT, EXTEND_SCRIPT, INVALIDATE_SCRIPT, RELEASE_SCRIPT, WRITE_SCRIPT } from './redis-scripts.js';
 import { keyId, open, seal } from './token-crypto.js';
-import { scheduleFor } from './token.js';
-import { TokenStoreUnavailableError, type GrantFunction, type StoredToken, type TokenStore } from './token-store.js';
+import { scheduleFor } from '../token.js';
+import { TokenStoreUnavailableError, type GrantFunction, type StoredToken, type TokenStore } from '../token-store.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {

@@ -8,7 +8,7 @@
  */
 import { constants } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { ProxyError } from './errors.js';
+import { ProxyError } from '../errors.js';
 
 export const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
