@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { decodeStoreKey } from '../suitecrm-token/shared/token-crypto.js';
-import { securityConfig, SecuritySettingError, type SecurityConfig } from '../security/config.js';
+import { decodeStoreKey } from './store-key.js';
+import { securityConfig, SecuritySettingError, type SecurityConfig } from './security-settings.js';
 import { SETTINGS, type GrantType, type SettingName, type SettingSpec, type TokenStoreKind } from './settings.js';
 
 export interface Config {

@@ -2,7 +2,7 @@
  * The local token endpoint's clients as a reload can replace them (src/reload/): a caller whose
  * clientSecret changed logs in with the new one from the next token request on.
  */
-import { OAuthClientRegistry, type OAuthCaller } from './credentials.js';
+import { OAuthClientRegistry, type OAuthCaller } from './client-registry.js';
 
 export class LiveClientRegistry extends OAuthClientRegistry {
   private registry: OAuthClientRegistry;

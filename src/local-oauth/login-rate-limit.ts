@@ -5,7 +5,7 @@
  * requests it is made for. Same token-bucket store as the request limit (security/).
  */
 import { refillWindowMs, RateLimitBuckets } from '../security/rate-limit-buckets.js';
-import type { OAuthCaller } from './credentials.js';
+import type { OAuthCaller } from './client-registry.js';
 
 export class LoginRateLimit {
   /** One bucket per caller name: the key space is bounded by PROXY_CLIENTS. */

@@ -10,8 +10,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProxyError } from '../errors.js';
 import { looksLikeLocalAccessToken, type LocalSessions } from './local-sessions.js';
-import { LOCAL_LOGOUT_PATHS, LOCAL_TOKEN_PATHS } from './paths.js';
-import type { OAuthCaller } from './credentials.js';
+import { LOCAL_LOGOUT_PATHS, LOCAL_TOKEN_PATHS } from '../security/own-paths.js';
+import type { OAuthCaller } from './client-registry.js';
 import type { LoginObserver, LoginOutcome } from './login-metrics.js';
 import type { LoginRateLimit } from './login-rate-limit.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -32,30 +32,6 @@ declare module 'fastify' {
 
 /** Token requests are a few hundred bytes; anything much larger is not one. */
 const TOKEN_BODY_LIMIT_BYTES = 64 * 1024;
-
-export interface LocalAuthResult {
-  readonly caller: string;
-}
-
-/** What the security plugin asks about a presented bearer value (see security/auth.ts). */
-export interface LocalTokenResolver {
-  /** Undefined: not a local token (a key, or nothing we issued). Otherwise the caller, or the error to answer with. */
-  resolve(presented: string): LocalAuthResult | { readonly error: Error } | undefined;
-}
-
-/**
- * A local token authenticates its caller. A stale one (expired, logged out, rotated away or
- * forgotten) gets SuiteCRM's own 401 access_denied, so the tool's re-login logic runs.
- */
-export function localTokenResolver(store: LocalSessions): LocalTokenResolver {
-  return {
-    resolve(presented) {
-      if (!looksLikeLocalAccessToken(presented)) return undefined;
-      const session = store.authenticate(presented);
-      return session === undefined ? { error: oauthErrors.accessDenied('Access token has been revoked') } : { caller: session.caller };
-    },
-  };
-}
 
 /** Sends bytes, so Fastify keeps the content type exactly as SuiteCRM sends it (no added charset). */
 export function sendRendered(reply: FastifyReply, response: RenderedResponse): FastifyReply {

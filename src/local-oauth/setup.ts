@@ -4,13 +4,15 @@
  */
 import { createHash } from 'node:crypto';
 import type { Config } from '../config/load.js';
-import { ANONYMOUS_CALLER } from '../security/clients.js';
-import { allowedGrants, type OAuthCaller } from './credentials.js';
+import { ANONYMOUS_CALLER } from '../config/callers.js';
+import { allowedGrants } from '../config/oauth-credentials.js';
+import { type OAuthCaller } from './client-registry.js';
 import { LiveClientRegistry } from './live-clients.js';
 import { LocalSessions } from './local-sessions.js';
 import { LoginRateLimit } from './login-rate-limit.js';
 import { LoginThrottle } from './login-throttle.js';
-import { localTokenResolver, type LocalTokenResolver } from './plugin.js';
+import type { LocalTokenResolver } from '../security/local-tokens.js';
+import { localTokenResolver } from './token-resolver.js';
 import { LocalTokenEndpoint } from './token-endpoint.js';
 
 export interface LegacyOAuth {

@@ -5,7 +5,7 @@
  * Nothing here talks to SuiteCRM: a legacy tool's login costs no SuiteCRM grant and can never
  * return or revoke the shared SuiteCRM token.
  */
-import { OAuthClientRegistry, type OAuthCaller } from './credentials.js';
+import { OAuthClientRegistry, type OAuthCaller } from './client-registry.js';
 import type { LocalSession, LocalSessions, IssuedSession } from './local-sessions.js';
 import { oauthErrors, OAuthError } from './responses.js';
 import { checkScope, parseTokenRequest, stringParameter, type ClientCredentials, type LocalGrantType, type ParsedTokenRequest, type RawTokenRequest } from './token-request.js';

@@ -5,9 +5,9 @@
  * league 8's order and error choices, so a tool sees the same 400s it would see from SuiteCRM.
  */
 import { oauthErrors } from './responses.js';
+import { GRANT_TYPES, type LocalGrantType } from '../config/oauth-credentials.js';
+export { GRANT_TYPES, type LocalGrantType };
 
-export const GRANT_TYPES = ['client_credentials', 'password', 'refresh_token'] as const;
-export type LocalGrantType = (typeof GRANT_TYPES)[number];
 
 export type TokenParameters = Readonly<Record<string, unknown>>;
 

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { LiveClientRegistry } from '../local-oauth/live-clients.js';
-import type { LocalTokenResolver } from '../local-oauth/plugin.js';
+import type { LocalTokenResolver } from '../security/local-tokens.js';
 import { oauthCallers } from '../local-oauth/setup.js';
 import type { ProxyMetrics } from '../admin/metrics.js';
 import { SecurityRules, type LiveSecurity } from '../security/live-rules.js';

@@ -8,7 +8,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/load.js';
 import { SETTINGS, type SettingName } from '../config/settings.js';
-import type { CallerSpec } from '../security/clients.js';
+import type { CallerSpec } from '../config/callers.js';
 
 /** Settings a running proxy can take over; the rest are reported and left as they are. */
 export const LIVE_SETTINGS: ReadonlySet<SettingName> = new Set<SettingName>([

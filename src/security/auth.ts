@@ -6,9 +6,9 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { ProxyError } from '../errors.js';
-import type { LocalTokenResolver } from '../local-oauth/plugin.js';
-import { oauthErrors } from '../local-oauth/responses.js';
-import { ANONYMOUS_CALLER, CallerRegistry, presentedKey, type CallerSpec } from './clients.js';
+import type { LocalTokenResolver } from './local-tokens.js';
+import { ANONYMOUS_CALLER, type CallerSpec } from '../config/callers.js';
+import { CallerRegistry, presentedKey } from './caller-registry.js';
 import { compileCaller, type CompiledCaller } from './rules.js';
 
 export interface Caller {
@@ -65,7 +65,7 @@ export class Authenticator {
     if (caller !== undefined) return caller;
     // The caller was removed by a configuration reload: its sessions end with it.
     request.log.warn({ event: 'auth_failed', reason: 'removed caller', remoteAddress: request.ip }, 'authentication failed: the local token belongs to a caller that is no longer configured');
-    throw oauthErrors.accessDenied('Access token has been revoked');
+    throw this.localTokens?.revoked() ?? unauthenticated('the local token belongs to a caller that is no longer configured');
   }
 }
 

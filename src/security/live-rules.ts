@@ -4,10 +4,10 @@
  * reload swaps all of it between two requests: a removed or changed key is refused from the next
  * request on, and requests already past authentication finish as they started.
  */
-import type { LocalTokenResolver } from '../local-oauth/plugin.js';
+import type { LocalTokenResolver } from './local-tokens.js';
 import { Authenticator, type Caller } from './auth.js';
-import type { RateLimitSpec } from './clients.js';
-import type { SecurityConfig } from './config.js';
+import type { RateLimitSpec } from '../config/callers.js';
+import type { SecurityConfig } from '../config/security-settings.js';
 import { AccessPolicy } from './rules.js';
 
 export class SecurityRules {

@@ -4,7 +4,7 @@
  * window edge. Here `max` is the bucket size (burst) and `timeWindow` the time to refill a full
  * bucket, so the refill rate is max / timeWindow, i.e. the caller's requests per second.
  */
-import type { RateLimitSpec } from './clients.js';
+import type { RateLimitSpec } from '../config/callers.js';
 
 interface Bucket {
   tokens: number;

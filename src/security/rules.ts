@@ -4,8 +4,8 @@
  * caller's allow rules (methods + path patterns). A refusal names the rule that refused, for
  * the log; the caller only sees 403.
  */
-import { isLogoutVariant } from '../local-oauth/paths.js';
-import type { CallerSpec } from './clients.js';
+import { isLogoutVariant } from './own-paths.js';
+import type { CallerSpec } from '../config/callers.js';
 
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 

@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { CallerRegistry, parseClients, presentedKey, sha256 } from '../../src/security/clients.js';
-import { isLoopbackHost } from '../../src/security/config.js';
+import { parseClients, sha256 } from '../../src/config/callers.js';
+import { CallerRegistry, presentedKey } from '../../src/security/caller-registry.js';
+import { isLoopbackHost } from '../../src/config/security-settings.js';
 
 const KEY_A = 'key-A-0123456789abcdef-SECRET';
 const KEY_B = 'key-B-0123456789abcdef-SECRET';

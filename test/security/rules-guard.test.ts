@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseClients } from '../../src/security/clients.js';
+import { parseClients } from '../../src/config/callers.js';
 import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind, StreamedOverrideScanner } from '../../src/security/request-guard.js';
 import { AccessPolicy, compileCaller, compilePattern } from '../../src/security/rules.js';
 import { RateLimitBuckets } from '../../src/security/rate-limit-buckets.js';

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { allowedGrants, InvalidOAuthCredentialsError } from '../../src/local-oauth/credentials.js';
+import { allowedGrants, InvalidOAuthCredentialsError } from '../../src/config/oauth-credentials.js';
 import { LocalSessions } from '../../src/local-oauth/local-sessions.js';
 import { LoginRateLimit } from '../../src/local-oauth/login-rate-limit.js';
 import { clientKey, LoginThrottle } from '../../src/local-oauth/login-throttle.js';
 import { SessionTable, type TableSession } from '../../src/local-oauth/session-table.js';
-import { parseClients } from '../../src/security/clients.js';
+import { parseClients } from '../../src/config/callers.js';
 
 const noFiles = (path: string): string => {
   throw Object.assign(new Error(`no file ${path}`), { code: 'ENOENT' });

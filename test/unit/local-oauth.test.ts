@@ -6,13 +6,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { FastifyRequest } from 'fastify';
-import { OAuthClientRegistry } from '../../src/local-oauth/credentials.js';
+import { OAuthClientRegistry } from '../../src/local-oauth/client-registry.js';
 import { LocalSessions } from '../../src/local-oauth/local-sessions.js';
-import { localTokenResolver } from '../../src/local-oauth/plugin.js';
+import { localTokenResolver } from '../../src/local-oauth/token-resolver.js';
 import { OAuthError } from '../../src/local-oauth/responses.js';
 import { basicCredentials, parseTokenBody, slimMediaType } from '../../src/local-oauth/token-request.js';
 import { Authenticator } from '../../src/security/auth.js';
-import { CallerRegistry, InvalidClientsError, parseClients } from '../../src/security/clients.js';
+import { InvalidClientsError, parseClients } from '../../src/config/callers.js';
+import { CallerRegistry } from '../../src/security/caller-registry.js';
 
 const noFiles = (path: string): string => {
   throw Object.assign(new Error(`no file ${path}`), { code: 'ENOENT' });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { decodeStoreKey, open, seal } from '../../src/suitecrm-token/shared/token-crypto.js';
+import { open, seal } from '../../src/suitecrm-token/shared/token-crypto.js';
+import { decodeStoreKey } from '../../src/config/store-key.js';
 import { configError as loadError } from '../support/config-error.js';
 
 const base = { SUITECRM_URL: 'https://crm.example.com/', SUITECRM_CLIENT_ID: 'id', SUITECRM_CLIENT_SECRET: 'very-secret-value' };

@@ -7,23 +7,10 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
 const ALGORITHM = 'aes-256-gcm';
-const KEY_BYTES = 32;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 /** Format marker, so a later key or algorithm change can tell old values apart. */
 const VERSION = 'v1';
-
-const HEX_KEY = /^[0-9a-fA-F]{64}$/;
-const BASE64_KEY = /^[A-Za-z0-9+/]{43}=?$|^[A-Za-z0-9_-]{43}=?$/;
-
-/** TOKEN_STORE_KEY as written by `openssl rand -hex 32` or `openssl rand -base64 32`; undefined if it is neither. */
-export function decodeStoreKey(text: string): Buffer | undefined {
-  const value = text.trim();
-  let key: Buffer | undefined;
-  if (HEX_KEY.test(value)) key = Buffer.from(value, 'hex');
-  else if (BASE64_KEY.test(value)) key = Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64');
-  return key?.length === KEY_BYTES ? key : undefined;
-}
 
 /**
  * A short public fingerprint of the key (HMAC, so it reveals nothing about the key). The store

@@ -5,9 +5,11 @@
  * digest is what SuiteCRM itself stores in `oauth2clients.secret`, so it can be copied from
  * there) and compared in constant time.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RateLimitSpec } from '../security/clients.js';
-import { GRANT_TYPES, type LocalGrantType } from './token-request.js';
+import { createHash } from 'node:crypto';
+
+/** The grants the proxy's local token endpoint speaks, as SuiteCRM does. */
+export const GRANT_TYPES = ['client_credentials', 'password', 'refresh_token'] as const;
+export type LocalGrantType = (typeof GRANT_TYPES)[number];
 
 export interface OAuthCredentialSpec {
   readonly clientId: string;
@@ -17,14 +19,6 @@ export interface OAuthCredentialSpec {
   readonly passwordDigest: Buffer | undefined;
   /** The grants this caller may use at the local token endpoint (see `allowedGrants`). */
   readonly grants: ReadonlySet<LocalGrantType>;
-}
-
-/** A caller that may log in at the local token endpoint. */
-export interface OAuthCaller {
-  readonly name: string;
-  readonly oauth: OAuthCredentialSpec;
-  /** Its rateLimit (or PROXY_RATE_LIMIT_*): logins are counted against it in a bucket of their own. */
-  readonly rateLimit?: RateLimitSpec;
 }
 
 /** Caller fields this module reads (camelCase and snake_case, like the other caller fields). */
@@ -48,7 +42,7 @@ type FileReader = (path: string) => string;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 export const MIN_CLIENT_SECRET_LENGTH = 16;
 
-function sha256(text: string): Buffer {
+export function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
@@ -148,41 +142,5 @@ export function checkUniqueClientIds(callers: readonly { readonly name: string; 
       throw new InvalidOAuthCredentialsError(`callers ${JSON.stringify(other)} and ${JSON.stringify(caller.name)} have the same clientId`);
     }
     seen.set(caller.oauth.clientId, caller.name);
-  }
-}
-
-function digestMatches(presented: string | undefined, expected: Buffer | undefined): boolean {
-  // Hash even when there is nothing to compare, so a miss costs the same as a hit.
-  const digest = sha256(presented ?? '');
-  return timingSafeEqual(digest, expected ?? digest) && presented !== undefined && expected !== undefined;
-}
-
-/** Finds callers by client id and checks what they present. */
-export class OAuthClientRegistry {
-  private readonly byClientId: ReadonlyMap<string, OAuthCaller>;
-
-  constructor(callers: readonly OAuthCaller[]) {
-    this.byClientId = new Map(callers.map((caller) => [caller.oauth.clientId, caller]));
-  }
-
-  get size(): number {
-    return this.byClientId.size;
-  }
-
-  /** Client ids are identifiers, not secrets: a plain lookup. */
-  find(clientId: string): OAuthCaller | undefined {
-    return this.byClientId.get(clientId);
-  }
-
-  static secretMatches(caller: OAuthCaller, secret: string | undefined): boolean {
-    return digestMatches(secret, caller.oauth.clientSecretDigest);
-  }
-
-  static usernameMatches(caller: OAuthCaller, username: string): boolean {
-    return digestMatches(username, caller.oauth.username === undefined ? undefined : sha256(caller.oauth.username));
-  }
-
-  static passwordMatches(caller: OAuthCaller, password: string): boolean {
-    return digestMatches(password, caller.oauth.passwordDigest);
   }
 }

@@ -3,7 +3,7 @@
  * listening check. load.ts calls securityConfig() with the parsed settings.
  */
 import { BlockList, isIP } from 'node:net';
-import { InvalidClientsError, parseClients, type CallerSpec } from './clients.js';
+import { InvalidClientsError, parseClients, type CallerSpec } from './callers.js';
 
 export interface SecurityConfig {
   /** Undefined when PROXY_CLIENTS is unset: every request is the caller "anonymous". */

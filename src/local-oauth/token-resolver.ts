@@ -1,0 +1,20 @@
+/**
+ * Local tokens as caller credentials: a live one authenticates its caller. A stale one (expired,
+ * logged out, rotated away or forgotten) gets SuiteCRM's own 401 access_denied, so the tool's
+ * re-login logic runs.
+ */
+import type { LocalTokenResolver } from '../security/local-tokens.js';
+import { looksLikeLocalAccessToken, type LocalSessions } from './local-sessions.js';
+import { oauthErrors } from './responses.js';
+
+export function localTokenResolver(store: LocalSessions): LocalTokenResolver {
+  const revoked = (): Error => oauthErrors.accessDenied('Access token has been revoked');
+  return {
+    resolve(presented) {
+      if (!looksLikeLocalAccessToken(presented)) return undefined;
+      const session = store.authenticate(presented);
+      return session === undefined ? { error: revoked() } : { caller: session.caller };
+    },
+    revoked,
+  };
+}
