@@ -3,7 +3,7 @@
  * so tests build it directly and main.ts only reads the environment and listens.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { adminPlugin, ADMIN_PREFIX } from './admin/probes.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
@@ -11,7 +11,7 @@ import { legacyOAuthPlugin, sendRendered } from './local-oauth/plugin.js';
 import { localLoginMetrics } from './local-oauth/login-metrics.js';
 import { isOAuthError, renderOAuthError } from './local-oauth/responses.js';
 import { setupLegacyOAuth } from './local-oauth/setup.js';
-import { logDestination, loggerOptions } from './logging.js';
+import { createLogger } from './logging.js';
 import { installMetrics, ProxyMetrics } from './admin/metrics.js';
 import type { TokenHooks, TokenSource } from './suitecrm-token/token.js';
 import { createTokenManager } from './suitecrm-token/token-manager-factory.js';
@@ -51,7 +51,7 @@ function errorStatus(err: FastifyError): number {
 }
 
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
-  const logger = options.logger ?? pino(loggerOptions(config.logLevel), logDestination());
+  const logger = options.logger ?? createLogger(config.logLevel);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One request line of our own (onResponse below) instead of Fastify's two.

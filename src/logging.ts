@@ -3,7 +3,7 @@
  * The proxy logs token metadata (grant, expiry, failure class), never token values; the redact
  * paths below are a second line of defence for anything that carries headers or credentials.
  */
-import { pino, type DestinationStream, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export const REDACT_PATHS = [
   'req.headers.authorization',
@@ -62,4 +62,9 @@ export function logDestination(): DestinationStream {
   const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES });
   setInterval(() => destination.flush(), LOG_FLUSH_INTERVAL_MS).unref();
   return destination;
+}
+
+/** The process's logger: JSON lines on stdout at LOG_LEVEL. */
+export function createLogger(level: string): Logger {
+  return pino(loggerOptions(level), logDestination());
 }

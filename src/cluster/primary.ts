@@ -5,10 +5,10 @@
  * It serves no HTTP itself. A worker that dies is replaced; a worker that cannot start stops all.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { isProxyError } from '../errors.js';
-import { logDestination, loggerOptions } from '../logging.js';
+import { createLogger } from '../logging.js';
 import type { CachedToken } from '../suitecrm-token/token.js';
 import { createTokenManager } from '../suitecrm-token/token-manager-factory.js';
 import { CredentialSwitch } from '../reload/credential-switch.js';
@@ -42,7 +42,7 @@ function broadcast(message: PrimaryMessage): void {
   for (const worker of Object.values(cluster.workers ?? {})) if (worker) send(worker, message);
 }
 
-export function startPrimary(config: Config, logger: Logger = pino(loggerOptions(config.logLevel), logDestination())): PrimaryHandle {
+export function startPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): PrimaryHandle {
   const log = logger.child({ component: 'primary' });
   // A manager being warmed by a reload keeps its first token to itself until it is swapped in.
   const tokens = new CredentialSwitch(config, (credential, isCurrent) => createTokenManager(credential, logger, {

@@ -3,10 +3,9 @@
  * its log lines say which worker wrote them.
  */
 import cluster from 'node:cluster';
-import { pino } from 'pino';
 import type { AppOptions } from '../app.js';
 import type { Config } from '../config/load.js';
-import { logDestination, loggerOptions } from '../logging.js';
+import { createLogger } from '../logging.js';
 import { ClusterTokenClient } from './token-client.js';
 
 /** Options for buildApp in a worker; undefined when this process is not a cluster worker. */
@@ -17,6 +16,6 @@ export function workerAppOptions(config: Config): AppOptions | undefined {
     send: (message) => { sendToPrimary(message); },
     onMessage: (listener) => { process.on('message', listener); },
   }, config.tokenRequestTimeoutMs * 3);
-  const logger = pino(loggerOptions(config.logLevel), logDestination()).child({ worker: cluster.worker?.id });
+  const logger = createLogger(config.logLevel).child({ worker: cluster.worker?.id });
   return { tokenSource, logger };
 }

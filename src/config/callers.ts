@@ -3,7 +3,9 @@
  * Keys are held only as SHA-256 digests and compared in constant time; error messages name the
  * caller and the field, never a key.
  */
-import { createHash } from 'node:crypto';
+import { secretFileText, sha256 } from './secret-text.js';
+
+export { sha256 };
 import { checkUniqueClientIds, InvalidOAuthCredentialsError, OAUTH_CALLER_FIELDS, parseOAuthCredentials, type OAuthCredentialSpec } from './oauth-credentials.js';
 
 export const ANONYMOUS_CALLER = 'anonymous';
@@ -52,9 +54,6 @@ const CALLER_FIELDS = new Set([
   ...OAUTH_CALLER_FIELDS,
 ]);
 
-export function sha256(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
-}
 
 type Json = Record<string, unknown>;
 type FileReader = (path: string) => string;
@@ -123,7 +122,7 @@ function keyDigest(where: string, entry: Json, readFile: FileReader, hasOAuth: b
     if (typeof keyFile !== 'string' || keyFile === '') throw new InvalidClientsError(`${where}.keyFile must be a file path`);
     try {
       // Files written by editors and `echo` end with a newline that is not part of the key.
-      text = readFile(keyFile).replace(/\r?\n$/, '');
+      text = secretFileText(readFile(keyFile));
     } catch (err) {
       throw new InvalidClientsError(`${where}.keyFile: cannot read ${keyFile} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
     }

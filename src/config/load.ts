@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { secretFileText } from './secret-text.js';
 import { decodeStoreKey } from './store-key.js';
 import { securityConfig, SecuritySettingError, type SecurityConfig } from './security-settings.js';
 import { SETTINGS, type GrantType, type SettingName, type SettingSpec, type TokenStoreKind } from './settings.js';
@@ -85,8 +86,7 @@ function rawValues(env: Env, readFile: FileReader): Map<string, string> {
         const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable';
         throw new ConfigError(`${spec.env}_FILE`, `cannot read file ${filePath} (${reason})`);
       }
-      // Secret files written by editors and `echo` end with a newline that is not part of the value.
-      values.set(spec.env, text.replace(/\r?\n$/, ''));
+      values.set(spec.env, secretFileText(text));
     } else if (direct !== undefined && direct !== '') {
       values.set(spec.env, direct);
     } else if (spec.default !== undefined) {

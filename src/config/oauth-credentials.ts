@@ -5,7 +5,9 @@
  * digest is what SuiteCRM itself stores in `oauth2clients.secret`, so it can be copied from
  * there) and compared in constant time.
  */
-import { createHash } from 'node:crypto';
+import { secretFileText, sha256 } from './secret-text.js';
+
+export { sha256 };
 
 /** The grants the proxy's local token endpoint speaks, as SuiteCRM does. */
 export const GRANT_TYPES = ['client_credentials', 'password', 'refresh_token'] as const;
@@ -42,9 +44,6 @@ type FileReader = (path: string) => string;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 export const MIN_CLIENT_SECRET_LENGTH = 16;
 
-export function sha256(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
-}
 
 function field(entry: Json, camel: string, snake: string): unknown {
   return entry[camel] ?? entry[snake];
@@ -67,7 +66,7 @@ function secretDigest(where: string, entry: Json, names: readonly [string, strin
   if (values.file !== undefined) {
     if (typeof values.file !== 'string' || values.file === '') throw new InvalidOAuthCredentialsError(`${where}.${file} must be a file path`);
     try {
-      text = readFile(values.file).replace(/\r?\n$/, '');
+      text = secretFileText(readFile(values.file));
     } catch (err) {
       throw new InvalidOAuthCredentialsError(`${where}.${file}: cannot read ${values.file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
     }

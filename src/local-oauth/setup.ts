@@ -2,7 +2,7 @@
  * Builds the legacy OAuth pieces from the configuration: who may log in at the local token
  * endpoint, the local token store, and the resolver the security plugin uses for bearer values.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../config/secret-text.js';
 import type { Config } from '../config/load.js';
 import { ANONYMOUS_CALLER } from '../config/callers.js';
 import { allowedGrants } from '../config/oauth-credentials.js';
@@ -41,9 +41,9 @@ export function oauthCallers(config: Config): OAuthCaller[] {
     name: ANONYMOUS_CALLER,
     oauth: {
       clientId: config.clientId,
-      clientSecretDigest: createHash('sha256').update(config.clientSecret, 'utf8').digest(),
+      clientSecretDigest: sha256(config.clientSecret),
       username: hasUser ? config.username : undefined,
-      passwordDigest: hasUser ? createHash('sha256').update(config.password ?? '', 'utf8').digest() : undefined,
+      passwordDigest: hasUser ? sha256(config.password ?? '') : undefined,
       grants: allowedGrants(ANONYMOUS_CALLER, hasUser, undefined),
     },
     rateLimit: defaultRateLimit,

@@ -6,6 +6,7 @@
  */
 import { oauthErrors } from './responses.js';
 import { GRANT_TYPES, type LocalGrantType } from '../config/oauth-credentials.js';
+import { slimMediaType } from '../security/slim-media-type.js';
 export { GRANT_TYPES, type LocalGrantType };
 
 
@@ -35,14 +36,6 @@ export interface ParsedTokenRequest {
   readonly credentials: readonly ClientCredentials[];
 }
 
-const KNOWN_MEDIA_TYPES = new Set(['application/json', 'application/xml', 'text/xml', 'application/x-www-form-urlencoded', 'multipart/form-data']);
-
-/** Slim's media type: before any `;` or `,`, lowercased; an unknown `type/x+json` counts as JSON (RFC 6839). */
-export function slimMediaType(contentType: string | undefined): string {
-  const mediaType = (contentType ?? '').split(/[;,]/, 1)[0]?.trim().toLowerCase() ?? '';
-  if (KNOWN_MEDIA_TYPES.has(mediaType)) return mediaType;
-  return /^[^/\s]+\/[^\s]*\+json$/.test(mediaType) ? 'application/json' : mediaType;
-}
 
 function jsonBody(body: Buffer): TokenParameters | undefined {
   let value: unknown;

@@ -4,6 +4,7 @@
  * server decodes it, and method-override tricks in bodies are refused. Pure functions, so the
  * fuzz test can drive them directly.
  */
+import { slimMediaType } from './slim-media-type.js';
 
 export type TargetVerdict =
   | { readonly ok: true; readonly rawPath: string; readonly decodedPath: string }
@@ -85,10 +86,10 @@ export type OverrideBodyKind = 'form' | 'multipart' | 'json' | undefined;
 
 export function overrideBodyKind(contentType: string | undefined): OverrideBodyKind {
   if (contentType === undefined) return undefined;
-  const media = contentType.split(/[;,]/, 1)[0]?.trim().toLowerCase() ?? '';
+  const media = slimMediaType(contentType);
   if (media === 'application/x-www-form-urlencoded') return 'form';
   if (media === 'multipart/form-data') return 'multipart';
-  if (media === 'application/json' || /^[a-z0-9.+-]+\/[a-z0-9.+-]+\+json$/.test(media)) return 'json';
+  if (media === 'application/json') return 'json';
   return undefined;
 }
 

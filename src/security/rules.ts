@@ -6,16 +6,12 @@
  */
 import { isLogoutVariant } from './own-paths.js';
 import type { CallerSpec } from '../config/callers.js';
+import { LOCAL_TOKEN_PATHS } from './own-paths.js';
 
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Token endpoint paths of SuiteCRM 7 and 8, with and without URL rewriting. */
-export const DEFAULT_TOKEN_PATHS = [
-  '/Api/access_token',
-  '/Api/index.php/access_token',
-  '/legacy/Api/access_token',
-  '/legacy/Api/index.php/access_token',
-] as const;
+export const DEFAULT_TOKEN_PATHS = LOCAL_TOKEN_PATHS;
 
 export interface GlobalRules {
   /** Paths (as the caller sends them) must start with one of these. */
