@@ -2,7 +2,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { secretFileText } from './secret-text.js';
 import { decodeStoreKey } from './store-key.js';
-import { securityConfig, SecuritySettingError, type SecurityConfig } from './security-settings.js';
+import { SettingError } from './callers-schema.js';
+import { securityConfig, type SecurityConfig } from './security-settings.js';
 import { SETTINGS, type GrantType, type SettingName, type SettingSpec, type TokenStoreKind } from './settings.js';
 
 export interface Config {
@@ -247,7 +248,7 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   try {
     security = securityConfig((name) => p.get(name as SettingName), p.get('PROXY_HOST') as string, readFile);
   } catch (err) {
-    if (err instanceof SecuritySettingError) throw new ConfigError(err.setting, err.message);
+    if (err instanceof SettingError) throw new ConfigError(err.setting, err.message);
     throw err;
   }
   // Local OAuth tokens live in the memory of the worker that issued them: with several workers a

@@ -5,6 +5,7 @@
  * digest is what SuiteCRM itself stores in `oauth2clients.secret`, so it can be copied from
  * there) and compared in constant time.
  */
+import { InvalidClientsError, type CallerEntry } from './callers-schema.js';
 import { secretFileText, sha256 } from './secret-text.js';
 
 export { sha256 };
@@ -23,56 +24,33 @@ export interface OAuthCredentialSpec {
   readonly grants: ReadonlySet<LocalGrantType>;
 }
 
-/** Caller fields this module reads (camelCase and snake_case, like the other caller fields). */
-export const OAUTH_CALLER_FIELDS: readonly string[] = [
-  'clientId', 'client_id', 'clientSecret', 'client_secret', 'clientSecretFile', 'client_secret_file',
-  'clientSecretSha256', 'client_secret_sha256', 'username', 'password', 'passwordFile', 'password_file',
-  'passwordSha256', 'password_sha256', 'grants',
-];
+/** A problem in a caller's OAuth fields: PROXY_CLIENTS's one error type (callers-schema.ts). */
+export { InvalidClientsError as InvalidOAuthCredentialsError };
 
-/** A problem in a caller's OAuth fields; the message names the caller and field, never a value. */
-export class InvalidOAuthCredentialsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidOAuthCredentialsError';
-  }
-}
-
-type Json = Readonly<Record<string, unknown>>;
 type FileReader = (path: string) => string;
 
-const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 export const MIN_CLIENT_SECRET_LENGTH = 16;
 
 
-function field(entry: Json, camel: string, snake: string): unknown {
-  return entry[camel] ?? entry[snake];
-}
+type SecretFields = readonly [plain: 'clientSecret' | 'password', file: 'clientSecretFile' | 'passwordFile', digest: 'clientSecretSha256' | 'passwordSha256'];
 
-/** One secret given as plain text, a file, or its SHA-256 hex digest: exactly one of them. */
-function secretDigest(where: string, entry: Json, names: readonly [string, string, string, string, string, string], readFile: FileReader, minLength: number): Buffer | undefined {
-  const [plain, plainSnake, file, fileSnake, digest, digestSnake] = names;
-  const values = { plain: field(entry, plain, plainSnake), file: field(entry, file, fileSnake), digest: field(entry, digest, digestSnake) };
+/** One secret given as plain text, a file, or its SHA-256 hex digest (checked by the schema): at most one of them. */
+function secretDigest(where: string, entry: CallerEntry, [plain, file, digest]: SecretFields, readFile: FileReader, minLength: number): Buffer | undefined {
+  const values = { plain: entry[plain], file: entry[file], digest: entry[digest] };
   const given = Object.values(values).filter((v) => v !== undefined).length;
   if (given === 0) return undefined;
-  if (given > 1) throw new InvalidOAuthCredentialsError(`${where} needs only one of ${plain}, ${file} or ${digest}`);
-  if (values.digest !== undefined) {
-    if (typeof values.digest !== 'string' || !SHA256_HEX.test(values.digest)) {
-      throw new InvalidOAuthCredentialsError(`${where}.${digest} must be 64 hex digits (sha256 of the value)`);
-    }
-    return Buffer.from(values.digest, 'hex');
-  }
+  if (given > 1) throw new InvalidClientsError(`${where} needs only one of ${plain}, ${file} or ${digest}`);
+  if (values.digest !== undefined) return Buffer.from(values.digest, 'hex');
   let text = values.plain;
   if (values.file !== undefined) {
-    if (typeof values.file !== 'string' || values.file === '') throw new InvalidOAuthCredentialsError(`${where}.${file} must be a file path`);
     try {
       text = secretFileText(readFile(values.file));
     } catch (err) {
-      throw new InvalidOAuthCredentialsError(`${where}.${file}: cannot read ${values.file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+      throw new InvalidClientsError(`${where}.${file}: cannot read ${values.file} (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})`);
     }
   }
-  if (typeof text !== 'string' || text.length < minLength) {
-    throw new InvalidOAuthCredentialsError(`${where}.${plain} must be a string of at least ${minLength} characters`);
+  if (text === undefined || text.length < minLength) {
+    throw new InvalidClientsError(`${where}.${plain} must be a string of at least ${minLength} characters`);
   }
   return sha256(text);
 }
@@ -86,16 +64,16 @@ function secretDigest(where: string, entry: Json, names: readonly [string, strin
 export function allowedGrants(where: string, hasUser: boolean, listed: unknown): ReadonlySet<LocalGrantType> {
   if (listed === undefined) return new Set<LocalGrantType>(hasUser ? ['password', 'refresh_token'] : ['client_credentials', 'refresh_token']);
   if (!Array.isArray(listed) || listed.length === 0) {
-    throw new InvalidOAuthCredentialsError(`${where}.grants must be a non-empty array of grant names (${GRANT_TYPES.join(', ')})`);
+    throw new InvalidClientsError(`${where}.grants must be a non-empty array of grant names (${GRANT_TYPES.join(', ')})`);
   }
   for (const grant of listed) {
     if (!GRANT_TYPES.includes(grant as LocalGrantType)) {
       const shown = typeof grant === 'string' ? JSON.stringify(grant.slice(0, 40)) : typeof grant;
-      throw new InvalidOAuthCredentialsError(`${where}.grants: ${shown} is not a grant the local token endpoint knows (${GRANT_TYPES.join(', ')})`);
+      throw new InvalidClientsError(`${where}.grants: ${shown} is not a grant the local token endpoint knows (${GRANT_TYPES.join(', ')})`);
     }
   }
   const grants = new Set(listed as LocalGrantType[]);
-  if (grants.has('password') && !hasUser) throw new InvalidOAuthCredentialsError(`${where}.grants lists password, which needs username and password`);
+  if (grants.has('password') && !hasUser) throw new InvalidClientsError(`${where}.grants lists password, which needs username and password`);
   if (grants.has('password')) grants.add('refresh_token');
   return grants;
 }
@@ -104,31 +82,22 @@ export function allowedGrants(where: string, hasUser: boolean, listed: unknown):
  * Reads a caller's OAuth fields; undefined when it has none. A client id needs a secret; a
  * username needs a password (and a client id), and the other way round.
  */
-export function parseOAuthCredentials(where: string, entry: Json, readFile: FileReader): OAuthCredentialSpec | undefined {
-  const clientId = field(entry, 'clientId', 'client_id');
-  const clientSecretDigest = secretDigest(where, entry,
-    ['clientSecret', 'client_secret', 'clientSecretFile', 'client_secret_file', 'clientSecretSha256', 'client_secret_sha256'], readFile, MIN_CLIENT_SECRET_LENGTH);
-  const username = entry.username;
-  const passwordDigest = secretDigest(where, entry,
-    ['password', 'password', 'passwordFile', 'password_file', 'passwordSha256', 'password_sha256'], readFile, 1);
+export function parseOAuthCredentials(where: string, entry: CallerEntry, readFile: FileReader): OAuthCredentialSpec | undefined {
+  const { clientId, username } = entry;
+  const clientSecretDigest = secretDigest(where, entry, ['clientSecret', 'clientSecretFile', 'clientSecretSha256'], readFile, MIN_CLIENT_SECRET_LENGTH);
+  const passwordDigest = secretDigest(where, entry, ['password', 'passwordFile', 'passwordSha256'], readFile, 1);
   if (clientId === undefined) {
     if (clientSecretDigest !== undefined || username !== undefined || passwordDigest !== undefined || entry.grants !== undefined) {
-      throw new InvalidOAuthCredentialsError(`${where}: clientSecret, username, password and grants need a clientId`);
+      throw new InvalidClientsError(`${where}: clientSecret, username, password and grants need a clientId`);
     }
     return undefined;
   }
-  if (typeof clientId !== 'string' || clientId === '' || clientId.length > 255 || /[\s:]/.test(clientId)) {
-    throw new InvalidOAuthCredentialsError(`${where}.clientId must be 1-255 characters without spaces or colons`);
-  }
-  if (clientSecretDigest === undefined) throw new InvalidOAuthCredentialsError(`${where}: clientId needs clientSecret, clientSecretFile or clientSecretSha256`);
-  if (username !== undefined && (typeof username !== 'string' || username === '')) {
-    throw new InvalidOAuthCredentialsError(`${where}.username must be a non-empty string`);
-  }
+  if (clientSecretDigest === undefined) throw new InvalidClientsError(`${where}: clientId needs clientSecret, clientSecretFile or clientSecretSha256`);
   if ((username === undefined) !== (passwordDigest === undefined)) {
-    throw new InvalidOAuthCredentialsError(`${where}: username and password go together`);
+    throw new InvalidClientsError(`${where}: username and password go together`);
   }
   const grants = allowedGrants(where, username !== undefined, entry.grants);
-  return { clientId, clientSecretDigest, username: username as string | undefined, passwordDigest, grants };
+  return { clientId, clientSecretDigest, username, passwordDigest, grants };
 }
 
 /** Throws when two callers share a client id (a token request must name exactly one caller). */
@@ -138,7 +107,7 @@ export function checkUniqueClientIds(callers: readonly { readonly name: string; 
     if (caller.oauth === undefined) continue;
     const other = seen.get(caller.oauth.clientId);
     if (other !== undefined) {
-      throw new InvalidOAuthCredentialsError(`callers ${JSON.stringify(other)} and ${JSON.stringify(caller.name)} have the same clientId`);
+      throw new InvalidClientsError(`callers ${JSON.stringify(other)} and ${JSON.stringify(caller.name)} have the same clientId`);
     }
     seen.set(caller.oauth.clientId, caller.name);
   }

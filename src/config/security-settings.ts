@@ -3,7 +3,8 @@
  * listening check. load.ts calls securityConfig() with the parsed settings.
  */
 import { BlockList, isIP } from 'node:net';
-import { InvalidClientsError, parseClients, type CallerSpec } from './callers.js';
+import { parseClients, type CallerSpec } from './callers.js';
+import { SettingError } from './callers-schema.js';
 
 export interface SecurityConfig {
   /** Undefined when PROXY_CLIENTS is unset: every request is the caller "anonymous". */
@@ -23,13 +24,6 @@ export interface SecurityConfig {
 
 type Value = string | number | boolean | URL | undefined;
 
-/** Thrown for a bad security setting; load.ts rethrows it as its ConfigError. */
-export class SecuritySettingError extends Error {
-  constructor(readonly setting: string, message: string) {
-    super(message);
-    this.name = 'SecuritySettingError';
-  }
-}
 
 const LOOPBACK = new BlockList();
 LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
@@ -45,10 +39,10 @@ export function isLoopbackHost(host: string): boolean {
 
 function prefixList(value: string): string[] {
   const prefixes = value.split(',').map((p) => p.trim()).filter((p) => p !== '');
-  if (prefixes.length === 0) throw new SecuritySettingError('PROXY_ALLOWED_PATH_PREFIXES', 'needs at least one prefix such as /Api/');
+  if (prefixes.length === 0) throw new SettingError('PROXY_ALLOWED_PATH_PREFIXES', 'needs at least one prefix such as /Api/');
   for (const p of prefixes) {
     if (!p.startsWith('/') || /[\s?#%\\]/.test(p) || p.includes('/../') || p.includes('//')) {
-      throw new SecuritySettingError('PROXY_ALLOWED_PATH_PREFIXES', `${JSON.stringify(p)} must be a plain path starting with / (no spaces, ?, #, %, \\, // or ..)`);
+      throw new SettingError('PROXY_ALLOWED_PATH_PREFIXES', `${JSON.stringify(p)} must be a plain path starting with / (no spaces, ?, #, %, \\, // or ..)`);
     }
   }
   return prefixes;
@@ -58,21 +52,16 @@ export function securityConfig(get: (name: string) => Value, host: string, readF
   const clientsText = get('PROXY_CLIENTS') as string | undefined;
   let clients: CallerSpec[] | undefined;
   if (clientsText !== undefined && clientsText.trim() !== '') {
-    try {
-      clients = parseClients(clientsText, readFile);
-    } catch (err) {
-      if (err instanceof InvalidClientsError) throw new SecuritySettingError('PROXY_CLIENTS', err.message);
-      throw err;
-    }
+    clients = parseClients(clientsText, readFile);
   }
   const allowUnauthenticated = get('PROXY_ALLOW_UNAUTHENTICATED') as boolean;
   if (clients === undefined && !allowUnauthenticated && !isLoopbackHost(host)) {
-    throw new SecuritySettingError('PROXY_CLIENTS', `is required to listen on ${host} (not a loopback address): anyone who can reach the proxy acts in SuiteCRM with its credentials. Set PROXY_CLIENTS to give each caller a key, set PROXY_HOST=127.0.0.1, or set PROXY_ALLOW_UNAUTHENTICATED=true to accept that risk`);
+    throw new SettingError('PROXY_CLIENTS', `is required to listen on ${host} (not a loopback address): anyone who can reach the proxy acts in SuiteCRM with its credentials. Set PROXY_CLIENTS to give each caller a key, set PROXY_HOST=127.0.0.1, or set PROXY_ALLOW_UNAUTHENTICATED=true to accept that risk`);
   }
   const headersTimeoutMs = Math.round((get('PROXY_HEADERS_TIMEOUT_SECONDS') as number) * 1000);
   const requestTimeoutMs = Math.round((get('PROXY_REQUEST_TIMEOUT_SECONDS') as number) * 1000);
   if (headersTimeoutMs > requestTimeoutMs) {
-    throw new SecuritySettingError('PROXY_HEADERS_TIMEOUT_SECONDS', 'must not be longer than PROXY_REQUEST_TIMEOUT_SECONDS');
+    throw new SettingError('PROXY_HEADERS_TIMEOUT_SECONDS', 'must not be longer than PROXY_REQUEST_TIMEOUT_SECONDS');
   }
   const perSecond = get('PROXY_RATE_LIMIT_PER_SECOND') as number;
   const burst = get('PROXY_RATE_LIMIT_BURST') as number;

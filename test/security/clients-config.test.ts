@@ -158,3 +158,26 @@ test('the real process refuses a non-loopback listener without keys: exit 2, one
   assert.match(lines[0]!, /PROXY_HOST=127\.0\.0\.1/);
   assert.match(lines[0]!, /PROXY_ALLOW_UNAUTHENTICATED=true/);
 });
+
+test('one schema: each field has one documented spelling; snake_case of earlier releases is read as that field', () => {
+  const [viaAlias] = parseClients(JSON.stringify([{ name: 'a', key_file: '/k', rate_limit: { per_second: 2 }, body_limit_bytes: 10 }]), (p) => (p === '/k' ? KEY_A : noFiles(p)));
+  assert.deepEqual(viaAlias?.keyDigest, sha256(KEY_A));
+  assert.deepEqual(viaAlias?.rateLimit, { perSecond: 2, burst: 2 });
+  assert.equal(viaAlias?.bodyLimitBytes, 10);
+  const both = configError({ PROXY_CLIENTS: JSON.stringify([{ name: 'a', keyFile: '/k', key_file: '/k' }]) });
+  assert.match(both.message, /^PROXY_CLIENTS: caller "a": give keyFile once \(key_file is another spelling of it\)$/);
+  const unknown = configError({ PROXY_CLIENTS: JSON.stringify([{ name: 'a', key: KEY_A, keyfile: '/k' }]) });
+  assert.match(unknown.message, /caller "a": unknown field "keyfile" \(known: name, key, keyFile, keySha256, /);
+  assert.doesNotMatch(unknown.message, /key_file/, 'the known fields are the documented spellings');
+});
+
+test('one schema: a nested field\'s error names its path and its rule', () => {
+  const cases: Array<[unknown, RegExp]> = [
+    [{ name: 'a', key: KEY_A, allow: [{ methods: ['GET'], paths: [7] }] }, /^PROXY_CLIENTS: caller "a"\.allow\[0\]\.paths must be a non-empty array of strings$/],
+    [{ name: 'a', key: KEY_A, allow: [{ method: ['GET'] }] }, /^PROXY_CLIENTS: caller "a"\.allow\[0\] must be an object with methods and\/or paths$/],
+    [{ name: 'a', key: KEY_A, rateLimit: { burst: 2 } }, /^PROXY_CLIENTS: caller "a"\.rateLimit\.perSecond must be a positive number$/],
+    [{ name: 'a', key: KEY_A, rateLimit: 5 }, /^PROXY_CLIENTS: caller "a"\.rateLimit must be an object \{"perSecond": n, "burst": n\}$/],
+    [{ name: 'a', clientId: 'has space', clientSecret: 'x'.repeat(16) }, /^PROXY_CLIENTS: caller "a"\.clientId must be 1-255 characters without spaces or colons$/],
+  ];
+  for (const [entry, expected] of cases) assert.match(configError({ PROXY_CLIENTS: JSON.stringify([entry]) }).message, expected);
+});
