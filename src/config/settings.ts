@@ -89,7 +89,7 @@ export const SETTINGS = [
   { env: 'PROXY_REQUEST_TIMEOUT_SECONDS', type: 'seconds', group: 'Timeouts', default: '300', min: 0.1, max: 86400,
     doc: 'Time a caller has to send the whole request, body included; then 408 and the connection closes. At least PROXY_HEADERS_TIMEOUT_SECONDS.' },
   { env: 'LOCAL_TOKEN_TTL_SECONDS', type: 'seconds', group: 'Security', default: '3600', min: 1, max: 2592000,
-    doc: 'Lifetime of the local access tokens the proxy\'s own token endpoint (/Api/access_token) gives legacy tools; reported as expires_in.' },
+    doc: 'Lifetime of the local access tokens the proxy\'s own token endpoint (/Api/access_token) gives OAuth-speaking tools; reported as expires_in.' },
   { env: 'LOCAL_REFRESH_TOKEN_TTL_SECONDS', type: 'seconds', group: 'Security', default: '2592000', min: 1, max: 31536000,
     doc: 'Lifetime of local refresh tokens (password and refresh_token grants); 30 days like SuiteCRM\'s P1M. A refresh rotates both tokens.' },
   { env: 'LOCAL_LOGIN_FAILURES_PER_MINUTE', type: 'int', group: 'Security', default: '20', min: 0, max: 1000000,
