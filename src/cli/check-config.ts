@@ -5,12 +5,13 @@
  */
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { Pool, request } from 'undici';
+import { request, type Pool } from 'undici';
 import { ConfigError, loadConfig, type Config, type Env, type FileReader } from '../config/load.js';
 import { SETTINGS, type SettingSpec } from '../config/settings.js';
 import { networkErrorCode } from '../errors.js';
 import { requestToken, tokenEndpoint, TokenRequestError, type Token } from '../suitecrm-token/grant.js';
-import { tlsWarnings, upstreamTlsOptions } from '../upstream/tls.js';
+import { tokenPool } from '../upstream/pools.js';
+import { tlsWarnings } from '../upstream/tls.js';
 
 export interface CheckInput {
   /** The process environment (without the config file). */
@@ -154,7 +155,8 @@ export async function checkConfig(input: CheckInput, print: Print, printError: P
   }
   printTls(config, print);
   for (const warning of tlsWarnings(config)) print(`warning: ${warning.message}`);
-  const pool = new Pool(config.suitecrmUrl.origin, { connections: 2, connect: { timeout: config.upstreamConnectTimeoutMs, ...upstreamTlsOptions(config) } });
+  // The same kind of connection the token manager uses, so the check meets what the proxy would.
+  const pool = tokenPool(config);
   try {
     const token = await tryToken(config, pool, print);
     if (!token) {
