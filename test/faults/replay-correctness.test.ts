@@ -5,14 +5,14 @@
  * way is re-sent only when its method is idempotent.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startFakeSuiteCrm, type FakeSuiteCrm, type RecordedRequest } from '../support/fake-suitecrm.js';
+import { sha256 } from '../support/digest.js';
 import { DRILL_ID_HEADER } from '../support/drill/load.js';
+import { JSONAPI } from '../support/jsonapi.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 
-const JSONAPI = 'application/vnd.api+json';
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 const REPLAY_LIMIT = 256 * 1024;
 
 let crm: FakeSuiteCrm;

@@ -3,16 +3,17 @@
  * with real fetch calls against real servers on 127.0.0.1 port 0.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
+import { sha256 } from './digest.js';
 import {
   DEFAULT_CLIENTS,
   DEFAULT_USERS,
   SEED_ACCOUNT_IDS,
   startFakeSuiteCrm,
   type FakeSuiteCrm,
-} from '../support/fake-suitecrm.js';
+} from './fake-suitecrm.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 const CC = { client_id: 'cc-client', client_secret: 'cc-secret-S3cr3t!' };
@@ -95,7 +96,6 @@ async function failure(promise: Promise<unknown>): Promise<string> {
   assert.fail('expected the request to fail');
 }
 
-const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 
 function assertCors(res: Response): void {
   assert.equal(res.headers.get('access-control-allow-origin'), '*');
