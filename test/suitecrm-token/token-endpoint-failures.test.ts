@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { JSONAPI } from '../support/jsonapi.js';
 import { PW_ENV, startProxy } from '../support/proxy-harness.js';
+import { until } from '../support/wait.js';
 
 describe('token endpoint failures and the proxy\'s own errors', () => {
   let crm: FakeSuiteCrm;
@@ -71,10 +72,14 @@ describe('token endpoint failures and the proxy\'s own errors', () => {
         assert.ok(Number(res.headers.get('retry-after')) >= 1);
         crm.faults.tokenEndpoint = 'ok';
         let status = 0;
-        for (let i = 0; i < 100 && status !== 200; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          status = (await fetch(`${proxy.url}/Api/V8/current-user`)).status;
-        }
+        // A bounded poll while the retry backoff (TOKEN_RETRY_MAX_SECONDS) runs out; the assert
+        // below names the failure if it never does.
+        await until('a 200 once the fault is lifted', async () => {
+          const next = await fetch(`${proxy.url}/Api/V8/current-user`);
+          await next.arrayBuffer();
+          status = next.status;
+          return status === 200;
+        }, 5000).catch(() => undefined);
         assert.equal(status, 200, 'recovers by itself once the fault is lifted');
       } finally {
         crm.faults.tokenEndpoint = 'ok';
@@ -105,7 +110,12 @@ describe('token endpoint failures and the proxy\'s own errors', () => {
       const res = await fetch(`${proxy.url}/Api/V8/current-user`);
       assertProxyError(res, (await res.json()) as { errors: Array<Record<string, string>> }, 503, 'TOKEN_UNAVAILABLE');
       await crm.start();
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Not a fixed 300 ms: poll until the retry backoff (TOKEN_RETRY_MAX_SECONDS) has run out.
+      await until('a token once SuiteCRM is back', async () => {
+        const next = await fetch(`${proxy.url}/Api/V8/current-user`);
+        await next.arrayBuffer();
+        return next.status === 200;
+      }, 5000);
       assert.equal((await fetch(`${proxy.url}/Api/V8/current-user`)).status, 200);
       await crm.stop();
       const down = await fetch(`${proxy.url}/Api/V8/current-user`);

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import { sha256 } from './digest.js';
+import { until } from './wait.js';
 import {
   DEFAULT_CLIENTS,
   DEFAULT_USERS,
@@ -723,8 +724,7 @@ describe('fake SuiteCRM lifecycle', () => {
     fake.faults.api = 'hang';
     const slow = failure(postToken(fake, form(CC_GRANT), FORM));
     const hung = failure(v8(fake, '/module/Accounts', token));
-    // Wait (bounded) until both requests have arrived.
-    for (let i = 0; i < 200 && (fake.tokenRequests.length < 2 || fake.requests.length < 1); i++) await new Promise((r) => setTimeout(r, 10));
+    await until('both requests to arrive', () => fake.tokenRequests.length >= 2 && fake.requests.length >= 1, 2000);
     const started = Date.now();
     await fake.close();
     assert.match(await slow, /UND_ERR_SOCKET|ECONNRESET/);
