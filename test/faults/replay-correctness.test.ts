@@ -5,14 +5,15 @@
  * way is re-sent only when its method is idempotent.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startFakeSuiteCrm, type FakeSuiteCrm, type RecordedRequest } from '../support/fake-suitecrm.js';
+import { sha256 } from '../support/digest.js';
 import { DRILL_ID_HEADER } from '../support/drill/load.js';
+import { JSONAPI } from '../support/jsonapi.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { until } from '../support/wait.js';
 
-const JSONAPI = 'application/vnd.api+json';
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 const REPLAY_LIMIT = 256 * 1024;
 
 let crm: FakeSuiteCrm;
@@ -101,9 +102,11 @@ describe('a 401 is replayed once, byte for byte, and applied once', () => {
     const grants = crm.grantsIssued();
     crm.faults.apiDelayMs = 300;
     try {
+      const arrivedBefore = crm.requests.length;
       const pending = Array.from({ length: 40 }, (_, i) => send('POST', '/Api/V8/module', createBody(i * 500)));
-      // The double checks the token after the delay: revoke while every request waits in it.
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The double records a request on arrival and checks its token after the delay: revoke
+      // once every request waits in it.
+      await until('all 40 POSTs to wait in the delay', () => crm.requests.length - arrivedBefore >= 40);
       crm.revokeAll();
       const sent = await Promise.all(pending);
       assert.deepEqual([...new Set(sent.map((s) => s.status))], [201]);

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { startStaleSocketRelay, type StaleSocketRelay } from '../support/drill/stale-socket-relay.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { until } from '../support/wait.js';
 
 let crm: FakeSuiteCrm;
 let relay: StaleSocketRelay;
@@ -62,8 +63,10 @@ test('the retry uses a new connection even when other pooled sockets are idle an
   await stalePool(800);
   crm.faults.apiDelayMs = 400;
   try {
+    const before = crm.requests.length;
     const slow = get();
-    await new Promise((resolve) => setTimeout(resolve, 900));
+    // G starts once L's stale socket was reset and L's retry reached SuiteCRM on a new one.
+    await until("L's retry on a new connection", () => crm.requests.length > before);
     const res = await get();
     await assertListed(await slow);
     await assertListed(res);

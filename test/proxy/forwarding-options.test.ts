@@ -3,12 +3,10 @@
  * (src/proxy/plugin.ts), each proved end to end: the real app in front of the SuiteCRM double.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { sha256 } from '../support/digest.js';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
-
-const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
 describe('forwarding options', () => {
   let crm: FakeSuiteCrm;

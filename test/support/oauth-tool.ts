@@ -5,8 +5,7 @@
  * JSON:API and logs out. Only its base URL points at the proxy.
  */
 import { ClientCredentials, ResourceOwnerPassword, type AccessToken } from 'simple-oauth2';
-
-export const JSONAPI = 'application/vnd.api+json';
+import { JSONAPI } from './jsonapi.js';
 
 export interface LegacyToolOptions {
   readonly baseUrl: string;

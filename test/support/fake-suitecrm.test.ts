@@ -3,16 +3,18 @@
  * with real fetch calls against real servers on 127.0.0.1 port 0.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
+import { sha256 } from './digest.js';
+import { until } from './wait.js';
 import {
   DEFAULT_CLIENTS,
   DEFAULT_USERS,
   SEED_ACCOUNT_IDS,
   startFakeSuiteCrm,
   type FakeSuiteCrm,
-} from '../support/fake-suitecrm.js';
+} from './fake-suitecrm.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 const CC = { client_id: 'cc-client', client_secret: 'cc-secret-S3cr3t!' };
@@ -95,7 +97,6 @@ async function failure(promise: Promise<unknown>): Promise<string> {
   assert.fail('expected the request to fail');
 }
 
-const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 
 function assertCors(res: Response): void {
   assert.equal(res.headers.get('access-control-allow-origin'), '*');
@@ -723,8 +724,7 @@ describe('fake SuiteCRM lifecycle', () => {
     fake.faults.api = 'hang';
     const slow = failure(postToken(fake, form(CC_GRANT), FORM));
     const hung = failure(v8(fake, '/module/Accounts', token));
-    // Wait (bounded) until both requests have arrived.
-    for (let i = 0; i < 200 && (fake.tokenRequests.length < 2 || fake.requests.length < 1); i++) await new Promise((r) => setTimeout(r, 10));
+    await until('both requests to arrive', () => fake.tokenRequests.length >= 2 && fake.requests.length >= 1, 2000);
     const started = Date.now();
     await fake.close();
     assert.match(await slow, /UND_ERR_SOCKET|ECONNRESET/);

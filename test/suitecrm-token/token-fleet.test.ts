@@ -10,6 +10,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { startProxyReplica, type ProxyReplica } from '../support/proxy-replica.js';
 import { adminClient, needRedis, startRedis, type RedisServer } from '../support/redis-server.js';
+import { until } from '../support/wait.js';
 
 const API_PATH = '/Api/V8/module/Accounts';
 const CC = { SUITECRM_GRANT_TYPE: 'client_credentials', SUITECRM_CLIENT_ID: 'cc-client', SUITECRM_CLIENT_SECRET: 'cc-secret-S3cr3t!' };
@@ -58,27 +59,43 @@ function burst(fleet: Fleet, count: number): Promise<number[]> {
   return Promise.all(Array.from({ length: count }, (_, i) => send(fleet, i % fleet.replicas.length)));
 }
 
-/** Steady traffic: `perReplica` sequential loops per replica until stop() (bounded in count too). */
-function traffic(fleet: Fleet, perReplica: number, maxRequests = 20_000) {
-  const statuses: number[] = [];
+/**
+ * Steady traffic: `perReplica` sequential loops per replica, each pausing 5 ms between requests
+ * (the pacing is part of the scenario, not a wait), until stop(), until `forMs` has passed, or
+ * `maxRequests` have been sent, whichever comes first.
+ */
+function traffic(fleet: Fleet, perReplica: number, { forMs = Infinity, maxRequests = 20_000 } = {}) {
+  const results: Array<{ replica: number; status: number }> = [];
+  const endAt = Date.now() + forMs;
   let stopped = false;
   const loops = fleet.replicas.flatMap((_, replica) => Array.from({ length: perReplica }, async () => {
-    while (!stopped && statuses.length < maxRequests) {
-      statuses.push(await send(fleet, replica));
+    while (!stopped && Date.now() < endAt && results.length < maxRequests) {
+      results.push({ replica, status: await send(fleet, replica) });
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }));
+  const statuses = (): number[] => results.map((r) => r.status);
   return {
-    statuses,
+    /** Resolves with every status once the loops end by themselves (`forMs` or `maxRequests`). */
+    done: Promise.all(loops).then(statuses),
+    /** A position in the results, to count from with everyReplicaServed(). */
+    mark: (): number => results.length,
+    /** Whether every replica has answered at least `count` requests with 200 since `from`. */
+    everyReplicaServed: (count: number, from = 0): boolean => fleet.replicas.every((_, replica) =>
+      results.slice(from).filter((r) => r.replica === replica && r.status === 200).length >= count),
     stop: async () => {
       stopped = true;
       await Promise.all(loops);
-      return statuses;
+      return statuses();
     },
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Enough answers per replica after an event (a revocation) that every replica has dealt with it
+ * and then kept serving for a while: the window in which an extra grant would show up.
+ */
+const SETTLED_PER_REPLICA = 25;
 
 function failures(statuses: number[]): number[] {
   return statuses.filter((s) => s !== 200);
@@ -123,9 +140,10 @@ test('600 cold requests across three replicas: one grant; a revocation seen by a
 test('password grant, 3 s tokens, 30 s of traffic: refresh-token rotation never loses a race', async (t) => {
   const fleet = await startFleet(t, PW, 3);
   if (!fleet) return;
-  const run = traffic(fleet, 2);
-  await sleep(30_000);
-  const statuses = await run.stop();
+  // The period is the scenario (refreshes are counted per 30 s of 3 s tokens), so it stays, but
+  // the load generator's own loop ends it rather than a bare sleep beside it; the request cap is
+  // raised so that a fast machine cannot end the period early.
+  const statuses = await traffic(fleet, 2, { forMs: 30_000, maxRequests: 100_000 }).done;
   assert.ok(statuses.length > 300, `enough traffic (${statuses.length} requests)`);
   assert.deepEqual(failures(statuses), [], 'no failed request');
   const refreshFailures = fleet.fake.tokenRequests.filter((r) => r.grant === 'refresh_token' && r.status !== 200);
@@ -143,14 +161,15 @@ test('Redis killed mid-run: no failed request, each replica mints at most one to
   const fleet = await startFleet(t, CC);
   if (!fleet) return;
   const run = traffic(fleet, 2);
-  await sleep(1000);
+  await until('every replica serving with the shared token', () => run.everyReplicaServed(SETTLED_PER_REPLICA));
   assert.equal(fleet.fake.grantsIssued(), 1);
 
   await fleet.redis.kill();
   const outageFrom = fleet.replicas.map((r) => r.lines.length);
-  await sleep(500);
+  await until('every replica to notice the outage', () => fleet.replicas.every((r) => r.events('token_store_unavailable').length > 0));
+  const revokedAt = run.mark();
   fleet.fake.revokeAll(); // every replica must renew while Redis is gone
-  await sleep(2000);
+  await until('every replica serving again after the revocation', () => run.everyReplicaServed(SETTLED_PER_REPLICA, revokedAt));
   const outageGrants = fleet.fake.grantsIssued() - 1;
   const perReplica = fleet.replicas.map((r, i) => r.events('token_obtained', outageFrom[i]).length);
   t.diagnostic(`grants while Redis was down: ${outageGrants} (per replica ${perReplica.join('/')})`);
@@ -170,8 +189,9 @@ test('Redis killed mid-run: no failed request, each replica mints at most one to
   assert.deepEqual(back, [true, true, true], 'every replica reconnected');
 
   const before = fleet.fake.grantsIssued();
+  const revokedAgainAt = run.mark();
   fleet.fake.revokeAll();
-  await sleep(2000);
+  await until('every replica serving again after the second revocation', () => run.everyReplicaServed(SETTLED_PER_REPLICA, revokedAgainAt));
   const statuses = await run.stop();
   assert.equal(fleet.fake.grantsIssued() - before, 1, 'after the restart the fleet shares one token again');
   assert.deepEqual(failures(statuses), [], `no failed request out of ${statuses.length}`);

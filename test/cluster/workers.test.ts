@@ -12,6 +12,7 @@ import { Agent } from 'undici';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { CC_ENV } from '../support/proxy-harness.js';
 import { burst as burstGet } from '../support/burst.js';
+import { until } from '../support/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
@@ -30,14 +31,6 @@ let url: string;
 const lines: Array<Record<string, unknown>> = [];
 let exited: Promise<number | null>;
 
-async function waitFor(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 before(async () => {
   crm = await startFakeSuiteCrm();
   crm.faults.tokenDelayMs = 200;
@@ -55,7 +48,7 @@ before(async () => {
     pending = parts.pop() ?? '';
     for (const line of parts) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
   });
-  await waitFor(() => lines.filter((l) => String(l.msg).startsWith('Server listening')).length === 2, 'two workers listening');
+  await until('two workers listening', () => lines.filter((l) => String(l.msg).startsWith('Server listening')).length === 2, 20_000);
 });
 
 after(async () => {
@@ -73,7 +66,7 @@ test('two workers, one token: a cold burst of 1,000 requests causes one grant an
   const statuses = await burst(1000);
   assert.deepEqual([...new Set(statuses)], [200]);
   assert.equal(crm.tokenRequestCount(), 1);
-  await waitFor(() => lines.filter((l) => l.msg === 'request').length >= 1000, 'the request log lines');
+  await until('the request log lines', () => lines.filter((l) => l.msg === 'request').length >= 1000, 20_000);
   const workers = new Set(lines.filter((l) => l.msg === 'request').map((l) => l.worker));
   assert.deepEqual([...workers].sort(), [1, 2]);
   // The token was obtained once, by the primary (its lines carry no worker id).

@@ -12,6 +12,7 @@ import { RedisTokenStore, type RedisTokenStoreOptions } from '../../src/suitecrm
 import { keyId } from '../../src/suitecrm-token/shared/token-crypto.js';
 import { isTokenStoreUnavailable } from '../../src/suitecrm-token/token-store.js';
 import { adminClient, freePort, needRedis, startRedis, type RedisServer } from '../support/redis-server.js';
+import { until } from '../support/wait.js';
 
 const KEY = randomBytes(32);
 const LOCK = `test:{cred:${keyId(KEY)}}:lock`;
@@ -62,6 +63,17 @@ async function withRedis(t: TestContext): Promise<RedisServer | undefined> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * invalidate() sends its command without waiting for it, so there is no event to wait on; but
+ * Redis runs one connection's commands in order. Two round trips on the store's connection, not
+ * one: the first use of a Lua script answers NOSCRIPT and ioredis re-sends it as EVAL, which is
+ * on the wire by the time the first round trip returns, so the second one answers after it ran.
+ */
+const invalidationRan = async (store: RedisTokenStore): Promise<void> => {
+  await store.latest();
+  await store.latest();
+};
+
 test('three replicas renewing at once: one grant, the others adopt the same token', async (t) => {
   const redis = await withRedis(t);
   if (!redis) return;
@@ -105,12 +117,12 @@ test('invalidate only drops the shared token while it is still the generation th
   const one = await a.renew(0, g.fn);
   const two = await a.renew(one.generation, g.fn);
   a.invalidate(one.generation ?? 0); // a late 401 for the old token
-  await sleep(100);
+  await invalidationRan(a);
   const cold = await a.renew(0, g.fn);
   assert.equal(g.count, 2, 'the newer token survived the stale 401');
   assert.equal(cold.token.accessToken, two.token.accessToken);
   a.invalidate(two.generation ?? 0);
-  await sleep(100);
+  await invalidationRan(a);
   await a.renew(0, g.fn);
   assert.equal(g.count, 3, 'the rejected token is not handed out again');
   assert.equal(g.refreshTokensSeen[2], two.token.refreshToken, 'the refresh token survives invalidation');
@@ -124,7 +136,7 @@ test('waiters do not call SuiteCRM while the holder renews its lease through a l
   const g = grants();
   g.hold();
   const held = holder.renew(0, g.fn);
-  await sleep(100);
+  await until('the holder to take the lock and start its grant', () => g.count === 1);
   const waiting = waiter.renew(0, g.fn);
   await sleep(1200); // four lease lengths: without renewal the lock would have expired
   assert.equal(g.count, 1, 'the waiter is still waiting');
@@ -143,7 +155,7 @@ test('a replica whose lease was lost cannot overwrite the newer token (fencing)'
   const slowGrant = grants();
   slowGrant.hold();
   const slowResult = slow.renew(0, slowGrant.fn);
-  await sleep(100);
+  await until('the slow replica to take the lock and start its grant', () => slowGrant.count === 1);
   assert.equal(slowGrant.count, 1);
   await admin.del(LOCK); // as if the lease had run out during a long pause
   const fastResult = await fast.renew(0, grants().fn);
@@ -233,7 +245,7 @@ test('Redis killed: renewals fail fast; Redis back: sharing resumes', async (t) 
   await a.renew(0, g.fn);
   await b.renew(0, g.fn);
   await redis.kill();
-  await sleep(200);
+  await until('both stores to notice the outage', () => !a.shared() && !b.shared());
   await assert.rejects(a.renew(0, g.fn), (err: unknown) => isTokenStoreUnavailable(err));
   assert.equal(a.shared(), false);
   await redis.start();

@@ -6,6 +6,7 @@ import { TokenRequestError } from '../../src/suitecrm-token/grant.js';
 import { scheduleFor } from '../../src/suitecrm-token/token.js';
 import { TokenManager, type TokenManagerOptions } from '../../src/suitecrm-token/token-manager.js';
 import { isProxyError } from '../../src/errors.js';
+import { until } from '../support/wait.js';
 
 /** A fake clock and a scripted token endpoint: each call answers with the next scripted outcome. */
 function setup(overrides: Partial<TokenManagerOptions> = {}, lifetimeMs = 3_600_000) {
@@ -191,13 +192,15 @@ test('transient failures back off exponentially and a quick blip is retried at o
 });
 
 test('a still-valid token keeps being used while its refresh fails', async () => {
-  const { manager, script, advance } = setup();
+  const { manager, calls, script, advance } = setup();
   await manager.get();
   advance(3_600_000 - 5_000 - 30_000);
   const down = () => new TokenRequestError('transient', 'http_502', 'bad gateway', 502);
   script.push(down, down);
   assert.equal(manager.current()?.accessToken, 'token-1');
-  await flush(); await new Promise((r) => setTimeout(r, 400)); // the quick retry inside the renewal
+  // The quick retry inside the renewal waits on a real timer (no clock option for it): poll
+  // until the refresh and its retry have both failed.
+  await until('the refresh and its quick retry to fail', () => calls.length === 3 && manager.status().lastFailure !== undefined);
   assert.equal(manager.current()?.accessToken, 'token-1');
   assert.equal(manager.status().lastFailure?.failureClass, 'transient');
 });
