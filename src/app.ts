@@ -7,10 +7,10 @@ import { pino, type Logger } from 'pino';
 import { adminPlugin, ADMIN_PREFIX } from './admin/probes.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
-import { legacyOAuthPlugin, sendRendered } from './local-oauth/plugin.js';
+import { localOAuthPlugin, sendRendered } from './local-oauth/plugin.js';
 import { localLoginMetrics } from './local-oauth/login-metrics.js';
 import { isOAuthError, renderOAuthError } from './local-oauth/responses.js';
-import { setupLegacyOAuth } from './local-oauth/setup.js';
+import { setupLocalOAuth } from './local-oauth/setup.js';
 import { logDestination, loggerOptions } from './logging.js';
 import { installMetrics, ProxyMetrics } from './admin/metrics.js';
 import type { TokenHooks, TokenSource } from './suitecrm-token/token.js';
@@ -82,7 +82,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   installMetrics(app, metrics);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    // A stale local token gets SuiteCRM's own 401, so a legacy tool's re-login logic runs.
+    // A stale local token gets SuiteCRM's own 401, so a tool's re-login logic runs.
     if (isOAuthError(err)) return sendRendered(reply, renderOAuthError(err, request.headers.authorization));
     const proxyError = isProxyError(err)
       ? err
@@ -114,16 +114,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
-  const legacyOAuth = setupLegacyOAuth(config, options.now);
-  const security = new LiveSecurity(new SecurityRules(config.security, config.tokenPath, legacyOAuth.resolver));
+  const localOAuth = setupLocalOAuth(config, options.now);
+  const security = new LiveSecurity(new SecurityRules(config.security, config.tokenPath, localOAuth.resolver));
   const upstreamTimeout = { ms: config.upstreamTimeoutMs };
-  const reload = new AppReload({ app, logger, security, localTokens: legacyOAuth.resolver, oauthClients: legacyOAuth.clients, metrics, upstreamTimeout });
+  const reload = new AppReload({ app, logger, security, localTokens: localOAuth.resolver, oauthClients: localOAuth.clients, metrics, upstreamTimeout });
   app.decorate('reload', { app: reload, credentials: owned });
   await app.register(securityPlugin, {
     config: config.security, host: config.host, tokenPath: config.tokenPath, replayBodyLimitBytes: config.replayBodyLimitBytes, now: options.now,
-    localTokens: legacyOAuth.resolver, live: security,
+    localTokens: localOAuth.resolver, live: security,
   });
-  await app.register(legacyOAuthPlugin, { ...legacyOAuth, observeLogin: localLoginMetrics(metrics.registry, legacyOAuth.store) });
+  await app.register(localOAuthPlugin, { ...localOAuth, observeLogin: localLoginMetrics(metrics.registry, localOAuth.store) });
   await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting, lastConfigReload: () => reload.lastSuccessAt });
   await app.register(proxyPlugin, {
     dispatcher: suitecrmDispatcher(upstream, tokens, logger.child({ component: 'upstream' })),

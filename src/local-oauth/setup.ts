@@ -1,5 +1,5 @@
 /**
- * Builds the legacy OAuth pieces from the configuration: who may log in at the local token
+ * Builds the local OAuth pieces from the configuration: who may log in at the local token
  * endpoint, the local token store, and the resolver the security plugin uses for bearer values.
  */
 import { createHash } from 'node:crypto';
@@ -13,7 +13,7 @@ import { LoginThrottle } from './login-throttle.js';
 import { localTokenResolver, type LocalTokenResolver } from './plugin.js';
 import { LocalTokenEndpoint } from './token-endpoint.js';
 
-export interface LegacyOAuth {
+export interface LocalOAuth {
   readonly store: LocalSessions;
   /** Undefined when SuiteCRM's own token endpoint is forwarded (PROXY_FORWARD_TOKEN_ENDPOINT=true). */
   readonly endpoint: LocalTokenEndpoint | undefined;
@@ -48,7 +48,7 @@ export function oauthCallers(config: Config): OAuthCaller[] {
   }];
 }
 
-export function setupLegacyOAuth(config: Config, now?: () => number): LegacyOAuth {
+export function setupLocalOAuth(config: Config, now?: () => number): LocalOAuth {
   const limits = config.localTokens;
   const store = new LocalSessions({ ...limits, now });
   const clients = new LiveClientRegistry(oauthCallers(config));
