@@ -50,7 +50,7 @@ export interface Config {
   readonly redisCommandTimeoutMs: number;
   /** Inbound callers, rules and limits (src/security/). */
   readonly security: SecurityConfig;
-  /** Local tokens for OAuth-speaking legacy tools (src/local-oauth/). */
+  /** Local tokens for OAuth-speaking tools (src/local-oauth/). */
   readonly localTokens: {
     readonly accessTtlMs: number;
     readonly refreshTtlMs: number;
