@@ -2,15 +2,15 @@
  * buildApp(config): the whole proxy as a Fastify instance, without a process around it,
  * so tests build it directly and main.ts only reads the environment and listens.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { adminPlugin, ADMIN_PREFIX } from './admin/probes.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
-import { legacyOAuthPlugin, sendRendered } from './local-oauth/plugin.js';
+import { localOAuthPlugin, sendRendered } from './local-oauth/plugin.js';
 import { localLoginMetrics } from './local-oauth/login-metrics.js';
 import { isOAuthError, renderOAuthError } from './local-oauth/responses.js';
-import { setupLegacyOAuth } from './local-oauth/setup.js';
+import { setupLocalOAuth } from './local-oauth/setup.js';
 import { createLogger } from './logging.js';
 import { installMetrics, ProxyMetrics } from './admin/metrics.js';
 import type { TokenHooks, TokenSource } from './suitecrm-token/token.js';
@@ -50,11 +50,10 @@ function errorStatus(err: FastifyError): number {
   return status >= 400 && status < 600 ? status : 500;
 }
 
-export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
-  const logger = options.logger ?? createLogger(config.logLevel);
-  const app = Fastify({
+function createServer(config: Config, logger: Logger): FastifyInstance {
+  return Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    // One request line of our own (onResponse below) instead of Fastify's two.
+    // One request line of our own (logRequest) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     // Requests arriving during the drain get our own JSON:API 503 (installDrainGuard) instead.
     return503OnClosing: false,
@@ -65,6 +64,41 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     // Header size, header/request timeouts and JSON:API answers to unparseable requests.
     ...serverOptions(config.security),
   });
+}
+
+/** Every error becomes a JSON:API error document, except the local token endpoint's OAuth errors. */
+function answerError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+  // A stale local token gets SuiteCRM's own 401, so a tool's re-login logic runs.
+  if (isOAuthError(err)) return sendRendered(reply, renderOAuthError(err, request.headers.authorization));
+  const proxyError = isProxyError(err)
+    ? err
+    : errorStatus(err) < 500
+      ? new ProxyError('BAD_REQUEST', err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' ? 'the body does not match Content-Length' : 'the request could not be read')
+      : new ProxyError('INTERNAL_ERROR', 'the proxy failed unexpectedly; see its log');
+  if (proxyError.status >= 500 && !isProxyError(err)) request.log.error({ err }, 'unexpected error');
+  else request.log.debug({ code: proxyError.code }, proxyError.detail);
+  sendProxyError(reply, proxyError);
+}
+
+/** One line per request (the proxy's own endpoints are not logged): who, what, how it ended. */
+function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  if (request.url.startsWith(ADMIN_PREFIX)) return done();
+  const outcome = request.proxyOutcome;
+  request.log.info({
+    method: request.method,
+    path: request.url.split('?', 1)[0],
+    caller: request.caller,
+    status: reply.statusCode,
+    ms: Math.round(reply.elapsedTime * 10) / 10,
+    replayed: outcome?.replayed ?? false,
+    tokenWaited: outcome?.tokenWaited ?? false,
+  }, 'request');
+  done();
+}
+
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const app = createServer(config, logger);
 
   logTlsWarnings(config, logger);
   const upstream = upstreamConnections(config);
@@ -81,49 +115,25 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const isAccepting = installDrainGuard(app);
   installMetrics(app, metrics);
 
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    // A stale local token gets SuiteCRM's own 401, so a legacy tool's re-login logic runs.
-    if (isOAuthError(err)) return sendRendered(reply, renderOAuthError(err, request.headers.authorization));
-    const proxyError = isProxyError(err)
-      ? err
-      : errorStatus(err) < 500
-        ? new ProxyError('BAD_REQUEST', err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' ? 'the body does not match Content-Length' : 'the request could not be read')
-        : new ProxyError('INTERNAL_ERROR', 'the proxy failed unexpectedly; see its log');
-    if (proxyError.status >= 500 && !isProxyError(err)) request.log.error({ err }, 'unexpected error');
-    else request.log.debug({ code: proxyError.code }, proxyError.detail);
-    sendProxyError(reply, proxyError);
-  });
+  app.setErrorHandler(answerError);
 
   app.setNotFoundHandler((_request, reply) => {
     sendProxyError(reply, new ProxyError('NOT_FOUND', 'no route'));
   });
 
-  app.addHook('onResponse', (request, reply, done) => {
-    if (request.url.startsWith(ADMIN_PREFIX)) return done();
-    const outcome = request.proxyOutcome;
-    request.log.info({
-      method: request.method,
-      path: request.url.split('?', 1)[0],
-      caller: request.caller,
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime * 10) / 10,
-      replayed: outcome?.replayed ?? false,
-      tokenWaited: outcome?.tokenWaited ?? false,
-    }, 'request');
-    done();
-  });
+  app.addHook('onResponse', logRequest);
 
   // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
-  const legacyOAuth = setupLegacyOAuth(config, options.now);
-  const security = new LiveSecurity(new SecurityRules(config.security, config.tokenPath, legacyOAuth.resolver));
+  const localOAuth = setupLocalOAuth(config, options.now);
+  const security = new LiveSecurity(new SecurityRules(config.security, config.tokenPath, localOAuth.resolver));
   const upstreamTimeout = { ms: config.upstreamTimeoutMs };
-  const reload = new AppReload({ app, logger, security, localTokens: legacyOAuth.resolver, oauthClients: legacyOAuth.clients, metrics, upstreamTimeout });
+  const reload = new AppReload({ app, logger, security, localTokens: localOAuth.resolver, oauthClients: localOAuth.clients, metrics, upstreamTimeout });
   app.decorate('reload', { app: reload, credentials: owned });
   await app.register(securityPlugin, {
     config: config.security, host: config.host, tokenPath: config.tokenPath, replayBodyLimitBytes: config.replayBodyLimitBytes, now: options.now,
-    localTokens: legacyOAuth.resolver, live: security,
+    localTokens: localOAuth.resolver, live: security,
   });
-  await app.register(legacyOAuthPlugin, { ...legacyOAuth, observeLogin: localLoginMetrics(metrics.registry, legacyOAuth.store) });
+  await app.register(localOAuthPlugin, { ...localOAuth, observeLogin: localLoginMetrics(metrics.registry, localOAuth.store) });
   await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting, lastConfigReload: () => reload.lastSuccessAt });
   await app.register(proxyPlugin, {
     dispatcher: suitecrmDispatcher(upstream, tokens, logger.child({ component: 'upstream' })),

@@ -116,7 +116,11 @@ export class ProxyMetrics {
       labelNames: ['outcome'], registers,
     });
     for (const outcome of RELOAD_OUTCOMES) this.configReloads.inc({ outcome }, 0);
-    // Gauges are read only when scraped; `collect` runs with the gauge as `this`.
+    this.registerGauges(registers);
+  }
+
+  /** Gauges are read only when scraped; `collect` runs with the gauge as `this`. */
+  private registerGauges(registers: Registry[]): void {
     const tokenStatus = () => this.tokens?.status();
     const inFlight = () => this.inFlight;
     new Gauge({

@@ -42,52 +42,77 @@ function broadcast(message: PrimaryMessage): void {
   for (const worker of Object.values(cluster.workers ?? {})) if (worker) send(worker, message);
 }
 
-export function startPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): PrimaryHandle {
-  const log = logger.child({ component: 'primary' });
-  // A manager being warmed by a reload keeps its first token to itself until it is swapped in.
-  const tokens = new CredentialSwitch(config, (credential, isCurrent) => createTokenManager(credential, logger, {
+/**
+ * The one token of the process group; every token it stores goes to all workers. A manager being
+ * warmed by a reload keeps its first token to itself until it is swapped in.
+ */
+function groupTokens(config: Config, logger: Logger): CredentialSwitch {
+  return new CredentialSwitch(config, (credential, isCurrent) => createTokenManager(credential, logger, {
     hooks: { tokenStored: (token: CachedToken) => { if (isCurrent()) broadcast({ channel: CHANNEL, type: 'token', id: 0, token }); } },
   }));
+}
+
+/** The primary's own part of a reload is its log level; the workers apply the rest themselves. */
+function logLevelTarget(logger: Logger): ReloadTarget {
+  return {
+    prepare: async (next) => ({ commit: () => { logger.level = next.logLevel; }, abort: async () => undefined }),
+  };
+}
+
+/** Serves one worker request: its token, or news about the one it used (all handled by the primary's manager). */
+function answerWorker(tokens: CredentialSwitch, worker: Worker, message: WorkerMessage): void {
+  switch (message.type) {
+    case 'get':
+      tokens.get(message.reason).then(
+        (token) => send(worker, { channel: CHANNEL, type: 'token', id: message.id, token }),
+        (err: unknown) => {
+          const proxyError = isProxyError(err) ? err : undefined;
+          send(worker, {
+            channel: CHANNEL, type: 'error', id: message.id,
+            code: proxyError?.code ?? 'TOKEN_UNAVAILABLE',
+            detail: proxyError?.detail ?? 'no SuiteCRM token could be obtained',
+            retryAfterSeconds: proxyError?.retryAfterSeconds,
+            failure: tokens.status().lastFailure,
+          });
+        });
+      break;
+    case 'refresh-due':
+      tokens.current();
+      break;
+    case 'rejected':
+      tokens.rejected(message.token);
+      break;
+    case 'replay-rejected':
+      broadcast({ channel: CHANNEL, type: 'reauth-blocked', until: Date.now() + tokens.replayRejected(message.token) });
+      break;
+    case 'accepted':
+      tokens.accepted();
+      break;
+  }
+}
+
+/** SIGTERM to every live worker, which then drains; SIGKILL to those still running after the grace period. */
+async function stopWorkers(shutdownTimeoutMs: number): Promise<void> {
+  const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+  await Promise.all(alive.map((worker) => new Promise<void>((resolve) => {
+    const timer = setTimeout(() => worker.process.kill('SIGKILL'), shutdownTimeoutMs + SHUTDOWN_KILL_SLACK_MS);
+    worker.once('exit', () => { clearTimeout(timer); resolve(); });
+    worker.process.kill('SIGTERM');
+  })));
+}
+
+export function startPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): PrimaryHandle {
+  const log = logger.child({ component: 'primary' });
+  const tokens = groupTokens(config, logger);
   /** The last configuration the workers were told to apply; a replacement worker gets it too. */
   let lastApplied: ConfigMessage | undefined;
   let stopping = false;
   const everListened = new Set<number>();
 
-  const answer = (worker: Worker, message: WorkerMessage): void => {
-    switch (message.type) {
-      case 'get':
-        tokens.get(message.reason).then(
-          (token) => send(worker, { channel: CHANNEL, type: 'token', id: message.id, token }),
-          (err: unknown) => {
-            const proxyError = isProxyError(err) ? err : undefined;
-            send(worker, {
-              channel: CHANNEL, type: 'error', id: message.id,
-              code: proxyError?.code ?? 'TOKEN_UNAVAILABLE',
-              detail: proxyError?.detail ?? 'no SuiteCRM token could be obtained',
-              retryAfterSeconds: proxyError?.retryAfterSeconds,
-              failure: tokens.status().lastFailure,
-            });
-          });
-        break;
-      case 'refresh-due':
-        tokens.current();
-        break;
-      case 'rejected':
-        tokens.rejected(message.token);
-        break;
-      case 'replay-rejected':
-        broadcast({ channel: CHANNEL, type: 'reauth-blocked', until: Date.now() + tokens.replayRejected(message.token) });
-        break;
-      case 'accepted':
-        tokens.accepted();
-        break;
-    }
-  };
-
   const fork = (): void => {
     const worker = cluster.fork();
     worker.on('message', (message: unknown) => {
-      if (isMessage<WorkerMessage>(message)) answer(worker, message);
+      if (isMessage<WorkerMessage>(message)) answerWorker(tokens, worker, message);
     });
     worker.once('listening', () => everListened.add(worker.id));
     // A replacement worker read the files itself; it takes what the group runs with once it
@@ -115,18 +140,10 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
 
   async function stop(): Promise<void> {
     stopping = true;
-    const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
-    await Promise.all(alive.map((worker) => new Promise<void>((resolve) => {
-      const timer = setTimeout(() => worker.process.kill('SIGKILL'), config.shutdownTimeoutMs + SHUTDOWN_KILL_SLACK_MS);
-      worker.once('exit', () => { clearTimeout(timer); resolve(); });
-      worker.process.kill('SIGTERM');
-    })));
+    await stopWorkers(config.shutdownTimeoutMs);
     await tokens.close();
   }
 
-  const reloadTarget: ReloadTarget = {
-    prepare: async (next) => ({ commit: () => { logger.level = next.logLevel; }, abort: async () => undefined }),
-  };
   const reloaded = (result: ReloadResult): void => {
     if (result.outcome === 'unchanged') return;
     if (result.outcome === 'failed') return broadcastConfig(FAILED_MESSAGE);
@@ -137,5 +154,5 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
     if (token !== undefined && result.diff.credential === 'identity') broadcast({ channel: CHANNEL, type: 'token', id: 0, token });
   };
 
-  return { logger, stop, credentials: tokens, reloadTarget, reloaded };
+  return { logger, stop, credentials: tokens, reloadTarget: logLevelTarget(logger), reloaded };
 }

@@ -1,10 +1,16 @@
+/**
+ * loadConfig: the Config the proxy runs with, from the typed values (values.ts) and the rules
+ * that span several settings (a grant's own settings, TLS, Redis, callers and workers).
+ */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { secretFileText } from './secret-text.js';
-import { decodeStoreKey } from './store-key.js';
 import { SettingError } from './callers-schema.js';
+import { decodeStoreKey } from './store-key.js';
 import { securityConfig, type SecurityConfig } from './security-settings.js';
-import { SETTINGS, type GrantType, type SettingName, type SettingSpec, type TokenStoreKind } from './settings.js';
+import type { GrantType, SettingName, TokenStoreKind } from './settings.js';
+import { ConfigError, parseSettings, readText, required, type Env, type FileReader, type Parsed } from './values.js';
+
+// Callers import these from here, where the Config they describe is built.
+export { ConfigError, parseSettings, type Env, type FileReader };
 
 export interface Config {
   readonly suitecrmUrl: URL;
@@ -45,7 +51,7 @@ export interface Config {
   readonly redisCommandTimeoutMs: number;
   /** Inbound callers, rules and limits (src/security/). */
   readonly security: SecurityConfig;
-  /** Local tokens for OAuth-speaking legacy tools (src/local-oauth/). */
+  /** Local tokens for OAuth-speaking tools (src/local-oauth/). */
   readonly localTokens: {
     readonly accessTtlMs: number;
     readonly refreshTtlMs: number;
@@ -54,131 +60,6 @@ export interface Config {
     readonly maxLoginFailuresPerMinute: number;
     readonly maxLoginFailuresPerAddressPerMinute: number;
   };
-}
-
-/** A bad setting: the message names it and says what is expected, never echoing a secret. */
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-  constructor(readonly setting: string, message: string) {
-    super(`${setting}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
-
-export type Env = Readonly<Record<string, string | undefined>>;
-export type FileReader = (path: string) => string;
-
-const readText: FileReader = (path) => readFileSync(path, 'utf8');
-
-/** Raw string values by env name, after resolving `<NAME>_FILE` indirections. */
-function rawValues(env: Env, readFile: FileReader): Map<string, string> {
-  const values = new Map<string, string>();
-  for (const spec of SETTINGS as readonly SettingSpec[]) {
-    const direct = env[spec.env];
-    const filePath = env[`${spec.env}_FILE`];
-    if (direct !== undefined && direct !== '' && filePath) {
-      throw new ConfigError(spec.env, `set either ${spec.env} or ${spec.env}_FILE, not both`);
-    }
-    if (filePath) {
-      let text: string;
-      try {
-        text = readFile(filePath);
-      } catch (err) {
-        const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-        throw new ConfigError(`${spec.env}_FILE`, `cannot read file ${filePath} (${reason})`);
-      }
-      values.set(spec.env, secretFileText(text));
-    } else if (direct !== undefined && direct !== '') {
-      values.set(spec.env, direct);
-    } else if (spec.default !== undefined) {
-      values.set(spec.env, spec.default);
-    }
-  }
-  return values;
-}
-
-function describe(spec: SettingSpec, value: string): string {
-  return spec.secret ? 'the given value' : JSON.stringify(value);
-}
-
-function parseNumber(spec: SettingSpec, value: string, integer: boolean): number {
-  const n = Number(value.trim());
-  if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-    throw new ConfigError(spec.env, `expected ${integer ? 'a whole number' : 'a number'}, got ${describe(spec, value)}`);
-  }
-  if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
-    throw new ConfigError(spec.env, `must be between ${spec.min} and ${spec.max}, got ${n}`);
-  }
-  return n;
-}
-
-function parseUrl(spec: SettingSpec, value: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(spec.env, `expected an absolute http(s) URL such as https://crm.example.com, got ${describe(spec, value)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(spec.env, `expected an http or https URL, got protocol ${url.protocol}`);
-  }
-  if (url.username || url.password) {
-    throw new ConfigError(spec.env, 'must not contain credentials; use SUITECRM_CLIENT_ID and SUITECRM_CLIENT_SECRET');
-  }
-  if (url.search || url.hash) {
-    throw new ConfigError(spec.env, 'must not contain a query string or fragment');
-  }
-  // Normalise away a trailing slash so that `${base}${path}` never doubles it.
-  url.pathname = url.pathname.replace(/\/+$/, '');
-  return url;
-}
-
-type Parsed = string | number | boolean | URL | undefined;
-
-function parseValue(spec: SettingSpec, value: string | undefined): Parsed {
-  if (value === undefined) return undefined;
-  switch (spec.type) {
-    case 'url':
-      return parseUrl(spec, value);
-    case 'path':
-      if (!value.startsWith('/') || /[\s?#]/.test(value)) {
-        throw new ConfigError(spec.env, `expected a path starting with / (no spaces, query or fragment), got ${describe(spec, value)}`);
-      }
-      return value;
-    case 'enum':
-      if (!spec.choices?.includes(value)) {
-        throw new ConfigError(spec.env, `expected one of ${spec.choices?.join(', ')}, got ${describe(spec, value)}`);
-      }
-      return value;
-    case 'int':
-      return parseNumber(spec, value, true);
-    case 'seconds':
-      return parseNumber(spec, value, false);
-    case 'bool': {
-      const v = value.trim().toLowerCase();
-      if (['true', '1', 'yes', 'on'].includes(v)) return true;
-      if (['false', '0', 'no', 'off'].includes(v)) return false;
-      throw new ConfigError(spec.env, `expected true or false, got ${describe(spec, value)}`);
-    }
-    default:
-      return value;
-  }
-}
-
-/** Parses and validates every setting; throws ConfigError naming the first bad one. */
-export function parseSettings(env: Env, readFile: FileReader = readText): Map<SettingName, Parsed> {
-  const raw = rawValues(env, readFile);
-  const parsed = new Map<SettingName, Parsed>();
-  for (const spec of SETTINGS as readonly SettingSpec[]) {
-    parsed.set(spec.env as SettingName, parseValue(spec, raw.get(spec.env)));
-  }
-  return parsed;
-}
-
-function required(parsed: Map<SettingName, Parsed>, name: SettingName, why: string): string {
-  const value = parsed.get(name);
-  if (typeof value !== 'string' || value === '') throw new ConfigError(name, `is required ${why}`);
-  return value;
 }
 
 /** Reads the private CA bundle at start-up, so a wrong path fails now rather than on the first request. */
@@ -221,12 +102,17 @@ function redisSettings(p: Map<SettingName, Parsed>): { redisUrl: string | undefi
   return { redisUrl, tokenStoreKey };
 }
 
-export function loadConfig(env: Env, readFile: FileReader = readText): Config {
-  const p = parseSettings(env, readFile);
+/** SUITECRM_URL has no default: without it there is nothing to proxy. */
+function suitecrmUrl(p: Map<SettingName, Parsed>): URL {
   const url = p.get('SUITECRM_URL');
   if (!(url instanceof URL)) {
     throw new ConfigError('SUITECRM_URL', 'is required: the base URL of your SuiteCRM, e.g. https://crm.example.com (SuiteCRM 8: https://crm.example.com/legacy)');
   }
+  return url;
+}
+
+/** The settings the configured grant needs, so a missing one fails now and not at the first token request. */
+function credentialSettings(p: Map<SettingName, Parsed>): Pick<Config, 'grantType' | 'clientId' | 'clientSecret'> {
   const grantType = p.get('SUITECRM_GRANT_TYPE') as GrantType;
   const clientId = required(p, 'SUITECRM_CLIENT_ID', 'for every grant');
   const clientSecret = required(p, 'SUITECRM_CLIENT_SECRET', 'for every grant (SuiteCRM checks the secret on all grants)');
@@ -237,13 +123,21 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   if (grantType === 'refresh_token') {
     required(p, 'SUITECRM_REFRESH_TOKEN', 'when SUITECRM_GRANT_TYPE=refresh_token');
   }
+  return { grantType, clientId, clientSecret };
+}
+
+/** Verifying SuiteCRM with a private CA and not verifying it at all exclude each other. */
+function tlsSettings(p: Map<SettingName, Parsed>): { caFile: string | undefined; tlsInsecure: boolean } {
   const caFile = p.get('SUITECRM_CA_FILE') as string | undefined;
   const tlsInsecure = p.get('SUITECRM_TLS_INSECURE') as boolean;
   if (caFile !== undefined && tlsInsecure) {
     throw new ConfigError('SUITECRM_TLS_INSECURE', 'contradicts SUITECRM_CA_FILE: set SUITECRM_CA_FILE to verify SuiteCRM with a private CA, or SUITECRM_TLS_INSECURE=true to skip verification, not both');
   }
-  const seconds = (name: SettingName): number => Math.round((p.get(name) as number) * 1000);
-  const { redisUrl, tokenStoreKey } = redisSettings(p);
+  return { caFile, tlsInsecure };
+}
+
+/** Inbound callers and rules (src/security/); their errors become ConfigErrors like every other setting's. */
+function securitySettings(p: Map<SettingName, Parsed>, readFile: FileReader): SecurityConfig {
   let security: SecurityConfig;
   try {
     security = securityConfig((name) => p.get(name as SettingName), p.get('PROXY_HOST') as string, readFile);
@@ -256,6 +150,18 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   if ((p.get('PROXY_WORKERS') as number) > 1 && security.clients?.some((client) => client.oauth !== undefined)) {
     throw new ConfigError('PROXY_WORKERS', 'must be 1 when PROXY_CLIENTS gives callers clientId/clientSecret: local tokens of the local token endpoint are kept per process; run several replicas instead, or give those callers keys');
   }
+  return security;
+}
+
+/** Every setting checked in this order, so the error names the first bad one; the CA file is read last. */
+export function loadConfig(env: Env, readFile: FileReader = readText): Config {
+  const p = parseSettings(env, readFile);
+  const url = suitecrmUrl(p);
+  const { grantType, clientId, clientSecret } = credentialSettings(p);
+  const { caFile, tlsInsecure } = tlsSettings(p);
+  const seconds = (name: SettingName): number => Math.round((p.get(name) as number) * 1000);
+  const { redisUrl, tokenStoreKey } = redisSettings(p);
+  const security = securitySettings(p, readFile);
   return Object.freeze({
     suitecrmUrl: url,
     basePath: url.pathname === '/' ? '' : url.pathname,

@@ -1,5 +1,5 @@
 /**
- * Builds the legacy OAuth pieces from the configuration: who may log in at the local token
+ * Builds the local OAuth pieces from the configuration: who may log in at the local token
  * endpoint, the local token store, and the resolver the security plugin uses for bearer values.
  */
 import { sha256 } from '../config/secret-text.js';
@@ -15,7 +15,7 @@ import type { LocalTokenResolver } from '../security/local-tokens.js';
 import { localTokenResolver } from './token-resolver.js';
 import { LocalTokenEndpoint } from './token-endpoint.js';
 
-export interface LegacyOAuth {
+export interface LocalOAuth {
   readonly store: LocalSessions;
   /** Undefined when SuiteCRM's own token endpoint is forwarded (PROXY_FORWARD_TOKEN_ENDPOINT=true). */
   readonly endpoint: LocalTokenEndpoint | undefined;
@@ -50,7 +50,7 @@ export function oauthCallers(config: Config): OAuthCaller[] {
   }];
 }
 
-export function setupLegacyOAuth(config: Config, now?: () => number): LegacyOAuth {
+export function setupLocalOAuth(config: Config, now?: () => number): LocalOAuth {
   const limits = config.localTokens;
   const store = new LocalSessions({ ...limits, now });
   const clients = new LiveClientRegistry(oauthCallers(config));

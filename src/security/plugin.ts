@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { Transform, type Readable } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RequestPayload } from 'fastify';
 import { ADMIN_PREFIX } from '../admin/probes.js';
 import { isProxyError, ProxyError } from '../errors.js';
 import type { LocalTokenResolver } from './local-tokens.js';
@@ -39,7 +39,7 @@ export interface SecurityPluginOptions {
   readonly replayBodyLimitBytes: number;
   /** Clock for the rate-limit buckets (tests pass a fake one). */
   readonly now?: () => number;
-  /** Local tokens of OAuth-speaking legacy tools (src/local-oauth/). */
+  /** Local tokens of OAuth-speaking tools (src/local-oauth/). */
   readonly localTokens?: LocalTokenResolver;
   /**
    * The rules in force, replaced by a configuration reload (src/reload/). Without it the rules
@@ -109,92 +109,94 @@ function warnAtStartup(app: FastifyInstance, opts: SecurityPluginOptions): void 
   }
 }
 
-async function security(app: FastifyInstance, opts: SecurityPluginOptions): Promise<void> {
-  const live = opts.live ?? new LiveSecurity(new SecurityRules(opts.config, opts.tokenPath, opts.localTokens));
-  const bodyLimit = (caller: Caller): number => live.current.bodyLimit(caller);
-  const rateLimitOf = (request: FastifyRequest) => live.current.rateLimit(request.callerInfo);
-
-  app.decorateRequest('caller', '');
-  app.decorateRequest('callerInfo', null);
-  warnAtStartup(app, opts);
-
-  // CONNECT never reaches Fastify: without this, Node just drops the socket. This proxy tunnels nothing.
+/** CONNECT never reaches Fastify: without this, Node just drops the socket. This proxy tunnels nothing. */
+function refuseConnect(app: FastifyInstance): void {
   app.server.on('connect', (_request: IncomingMessage, socket: Socket) => {
     app.log.info({ event: 'bad_target', method: 'CONNECT', remoteAddress: socket.remoteAddress }, 'refused a CONNECT request');
     writeSocketError(socket, new ProxyError('BAD_REQUEST', 'CONNECT is not supported: this is not a forward proxy'));
   });
+}
 
-  app.addHook('onRequest', (request, reply, done) => {
-    if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') {
-      return done(new ProxyError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header'));
-    }
-    // One read per request: a reload between two hooks does not mix old and new rules.
-    const rules = live.current;
-    const target = checkRequestTarget(request.url, rules.config.maxUrlBytes);
-    if (!target.ok) {
-      request.log.info({ event: 'bad_target', code: target.code, remoteAddress: request.ip }, target.detail);
-      return done(new ProxyError(target.code, target.detail));
-    }
-    if (isAdminRoute(request)) return done();
-    // The local token endpoint authenticates callers by the client credentials in the request itself.
-    const localEndpoint = request.routeOptions.config?.localEndpoint;
-    if (localEndpoint === 'token') return done();
-    let caller: Caller;
-    try {
-      caller = rules.auth.authenticate(request);
-    } catch (err) {
-      // A stale local token gets SuiteCRM's own 401, which has no WWW-Authenticate.
-      if (isProxyError(err)) reply.header('www-authenticate', WWW_AUTHENTICATE);
-      return done(err as Error);
-    }
-    request.caller = caller.name;
-    request.callerInfo = caller;
-    // Local logout never reaches SuiteCRM, so the forwarding rules do not apply to it.
-    const decision = localEndpoint === 'logout' ? { allowed: true as const } : rules.policy.check(caller.rules, request.method, target.rawPath, target.decodedPath);
-    if (!decision.allowed) {
-      request.log.warn({ event: 'forbidden', caller: caller.name, rule: decision.rule, method: request.method, path: target.rawPath }, 'request refused by an access rule');
-      return done(new ProxyError('FORBIDDEN', 'this caller may not send this request through the proxy; the proxy log names the rule'));
-    }
-    const declared = request.headers['content-length'];
-    const limit = rules.bodyLimit(caller);
-    if (declared !== undefined && Number(declared) > limit) {
-      reply.header('connection', 'close');
-      return done(new ProxyError('PAYLOAD_TOO_LARGE', `the body is larger than this caller's limit of ${limit} bytes`));
-    }
-    done();
+/**
+ * The checks that need no body, in order: a safe target, a known caller, a rule that allows the
+ * request, a declared length within the caller's limit. Returns the error to answer with, if any.
+ */
+function checkRequest(rules: SecurityRules, request: FastifyRequest, reply: FastifyReply): Error | undefined {
+  if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') {
+    return new ProxyError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
+  }
+  const target = checkRequestTarget(request.url, rules.config.maxUrlBytes);
+  if (!target.ok) {
+    request.log.info({ event: 'bad_target', code: target.code, remoteAddress: request.ip }, target.detail);
+    return new ProxyError(target.code, target.detail);
+  }
+  if (isAdminRoute(request)) return undefined;
+  // The local token endpoint authenticates callers by the client credentials in the request itself.
+  const localEndpoint = request.routeOptions.config?.localEndpoint;
+  if (localEndpoint === 'token') return undefined;
+  let caller: Caller;
+  try {
+    caller = rules.auth.authenticate(request);
+  } catch (err) {
+    // A stale local token gets SuiteCRM's own 401, which has no WWW-Authenticate.
+    if (isProxyError(err)) reply.header('www-authenticate', WWW_AUTHENTICATE);
+    return err as Error;
+  }
+  request.caller = caller.name;
+  request.callerInfo = caller;
+  // Local logout never reaches SuiteCRM, so the forwarding rules do not apply to it.
+  const decision = localEndpoint === 'logout' ? { allowed: true as const } : rules.policy.check(caller.rules, request.method, target.rawPath, target.decodedPath);
+  if (!decision.allowed) {
+    request.log.warn({ event: 'forbidden', caller: caller.name, rule: decision.rule, method: request.method, path: target.rawPath }, 'request refused by an access rule');
+    return new ProxyError('FORBIDDEN', 'this caller may not send this request through the proxy; the proxy log names the rule');
+  }
+  const declared = request.headers['content-length'];
+  const limit = rules.bodyLimit(caller);
+  if (declared !== undefined && Number(declared) > limit) {
+    reply.header('connection', 'close');
+    return new ProxyError('PAYLOAD_TOO_LARGE', `the body is larger than this caller's limit of ${limit} bytes`);
+  }
+  return undefined;
+}
+
+/** The body as the route reads it: counted and scanned (guardBody) where a limit or the streamed _METHOD check applies. */
+function guardedPayload(request: FastifyRequest, reply: FastifyReply, payload: RequestPayload, replayBodyLimitBytes: number, bodyLimit: (caller: Caller) => number): RequestPayload {
+  const caller = request.callerInfo;
+  if (caller === null) return payload;
+  const declared = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
+  // A declared length was checked against the limit in onRequest, and Node enforces it exactly.
+  const limit = declared === undefined ? bodyLimit(caller) : Infinity;
+  const kind = request.method === 'POST' ? overrideBodyKind(request.headers['content-type']) : undefined;
+  // Bodies that will be buffered get the exact check in preHandler; only streamed ones are scanned.
+  const scan = kind !== undefined && (declared === undefined || declared > replayBodyLimitBytes);
+  if (!Number.isFinite(limit) && !scan) return payload;
+  return guardBody(payload, reply, {
+    limit,
+    scanner: scan ? new StreamedOverrideScanner(kind) : undefined,
+    bufferedUpTo: replayBodyLimitBytes,
+    streamed: declared !== undefined && declared > replayBodyLimitBytes,
   });
+}
 
-  app.addHook('preParsing', (request, reply, payload, done) => {
-    const caller = request.callerInfo;
-    if (caller === null) return done(null, payload);
-    const declared = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
-    // A declared length was checked against the limit in onRequest, and Node enforces it exactly.
-    const limit = declared === undefined ? bodyLimit(caller) : Infinity;
-    const kind = request.method === 'POST' ? overrideBodyKind(request.headers['content-type']) : undefined;
-    // Bodies that will be buffered get the exact check in preHandler; only streamed ones are scanned.
-    const scan = kind !== undefined && (declared === undefined || declared > opts.replayBodyLimitBytes);
-    if (!Number.isFinite(limit) && !scan) return done(null, payload);
-    done(null, guardBody(payload, reply, {
-      limit,
-      scanner: scan ? new StreamedOverrideScanner(kind) : undefined,
-      bufferedUpTo: opts.replayBodyLimitBytes,
-      streamed: declared !== undefined && declared > opts.replayBodyLimitBytes,
-    }));
-  });
+/**
+ * Slim turns a POST with a `_METHOD` body field into another method. Buffered bodies are parsed
+ * exactly here; streamed ones were scanned on their way in (guardBody).
+ */
+function refuseMethodOverride(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  if (request.method === 'POST' && Buffer.isBuffer(request.body) && bodyOverridesMethod(overrideBodyKind(request.headers['content-type']), request.body)) {
+    request.log.warn({ event: 'method_override', caller: request.caller }, 'refused a POST body carrying _METHOD');
+    return done(new ProxyError('BAD_REQUEST', 'the body carries a _METHOD field, which SuiteCRM would treat as a different HTTP method; send the real method instead'));
+  }
+  done();
+}
 
-  app.addHook('preHandler', (request, _reply, done) => {
-    // Slim turns a POST with a `_METHOD` body field into another method. Buffered bodies are parsed
-    // exactly here; streamed ones were scanned on their way in (guardBody).
-    if (request.method === 'POST' && Buffer.isBuffer(request.body) && bodyOverridesMethod(overrideBodyKind(request.headers['content-type']), request.body)) {
-      request.log.warn({ event: 'method_override', caller: request.caller }, 'refused a POST body carrying _METHOD');
-      return done(new ProxyError('BAD_REQUEST', 'the body carries a _METHOD field, which SuiteCRM would treat as a different HTTP method; send the real method instead'));
-    }
-    done();
-  });
-
-  const now = opts.now;
-  // Not global: the library's per-route hook would run (async, ~30 µs) for every request. Our own
-  // hook calls it only for callers that have a limit, which a reload may give or take away.
+/**
+ * Per-caller rate limits. Not global: the library's per-route hook would run (async, ~30 µs) for
+ * every request. Our own hook calls it only for callers that have a limit, which a reload may
+ * give or take away.
+ */
+async function registerRateLimit(app: FastifyInstance, live: LiveSecurity, now: (() => number) | undefined): Promise<void> {
+  const rateLimitOf = (request: FastifyRequest) => live.current.rateLimit(request.callerInfo);
   await app.register(rateLimit, {
     global: false,
     store: class extends RateLimitBuckets {
@@ -221,6 +223,22 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
     if (rateLimitOf(request) === undefined) return done();
     limiter.call(app, request, reply).then(() => done(), done);
   });
+}
+
+/** The hooks run in the order the checks are listed at the top of this file. */
+async function security(app: FastifyInstance, opts: SecurityPluginOptions): Promise<void> {
+  const live = opts.live ?? new LiveSecurity(new SecurityRules(opts.config, opts.tokenPath, opts.localTokens));
+  const bodyLimit = (caller: Caller): number => live.current.bodyLimit(caller);
+
+  app.decorateRequest('caller', '');
+  app.decorateRequest('callerInfo', null);
+  warnAtStartup(app, opts);
+  refuseConnect(app);
+  // One read per request: a reload between two hooks does not mix old and new rules.
+  app.addHook('onRequest', (request, reply, done) => done(checkRequest(live.current, request, reply)));
+  app.addHook('preParsing', (request, reply, payload, done) => done(null, guardedPayload(request, reply, payload, opts.replayBodyLimitBytes, bodyLimit)));
+  app.addHook('preHandler', refuseMethodOverride);
+  await registerRateLimit(app, live, opts.now);
 }
 
 // Hooks and decorations apply to the whole app, not only to routes registered inside this plugin.

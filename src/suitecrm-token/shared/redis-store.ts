@@ -13,24 +13,13 @@
  */
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions, type Result } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { GrantType } from '../../config/settings.js';
 import { TokenRequestError, type Token } from '../grant.js';
-import { CLAIM_SCRIPT, EXTEND_SCRIPT, INVALIDATE_SCRIPT, RELEASE_SCRIPT, WRITE_SCRIPT } from './redis-scripts.js';
-import { keyId, open, seal } from './token-crypto.js';
-import { scheduleFor } from '../token.js';
+import { describeTarget, errorReason, redisConnections } from './redis-connection.js';
+import { keyId } from './token-crypto.js';
+import { decodeToken, encodeToken, type RecordClocks } from './token-record.js';
 import { TokenStoreUnavailableError, type GrantFunction, type StoredToken, type TokenStore } from '../token-store.js';
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    tokenClaim(record: string, lock: string, fence: string, known: string, owner: string, leaseMs: number, minUntil: number): Result<(string | number | null)[], Context>;
-    tokenWrite(record: string, lock: string, fence: string, owner: string, blob: string, until: number, ttlMs: number, channel: string): Result<number, Context>;
-    tokenExtend(lock: string, owner: string, leaseMs: number): Result<number, Context>;
-    tokenRelease(lock: string, owner: string): Result<number, Context>;
-    tokenInvalidate(record: string, generation: string): Result<number, Context>;
-  }
-}
 
 export interface RedisTokenStoreOptions {
   /** redis:// or rediss:// URL (may hold a password: never logged). */
@@ -52,39 +41,10 @@ export interface RedisTokenStoreOptions {
   readonly pollMs?: number;
 }
 
-/** What is sealed into the record: everything another replica needs to use the token. */
-interface SealedToken {
-  readonly accessToken: string;
-  readonly refreshToken: string | undefined;
-  readonly grant: GrantType;
-  readonly issuedAt: number;
-  readonly lifetimeMs: number;
-  readonly expiresInReported: boolean;
-}
-
 const DEFAULT_LEASE_MS = 10_000;
 const DEFAULT_POLL_MS = 200;
 /** A stored token with less usable time left than this is renewed rather than adopted. */
 const MIN_ADOPT_REMAINING_MS = 1_000;
-/** Password-grant refresh tokens live a month in SuiteCRM: keep the record as long. */
-const REFRESH_RECORD_TTL_MS = 31 * 24 * 3600 * 1000;
-
-function errorReason(err: unknown): string {
-  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
-  if (typeof e?.code === 'string') return e.code;
-  if (typeof e?.message === 'string' && e.message.includes('timed out')) return 'timeout';
-  return typeof e?.name === 'string' ? e.name : 'error';
-}
-
-/** host:port only: the URL may carry a password. */
-function describeTarget(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname}:${u.port || '6379'}`;
-  } catch {
-    return 'redis';
-  }
-}
 
 export class RedisTokenStore implements TokenStore {
   readonly kind = 'redis';
@@ -93,6 +53,7 @@ export class RedisTokenStore implements TokenStore {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly wall: () => number;
+  private readonly clocks: RecordClocks;
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly keys: { record: string; lock: string; fence: string; channel: string };
@@ -107,6 +68,7 @@ export class RedisTokenStore implements TokenStore {
     this.log = opts.logger.child({ component: 'token-store', store: 'redis', redis: describeTarget(opts.url) });
     this.now = opts.now ?? Date.now;
     this.wall = opts.wallClock ?? Date.now;
+    this.clocks = { now: this.now, wall: this.wall };
     this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
     this.pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
     // One hash tag per credential and key: a replica with another TOKEN_STORE_KEY forms its own
@@ -115,25 +77,9 @@ export class RedisTokenStore implements TokenStore {
     const base = `${opts.prefix}:{${opts.credentialKey}:${storeKeyId}}`;
     this.keys = { record: `${base}:token`, lock: `${base}:lock`, fence: `${base}:fence`, channel: `${base}:renewed` };
 
-    const options: RedisOptions = {
-      // Fail at once while disconnected instead of queueing: the caller renews alone meanwhile.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: opts.commandTimeoutMs,
-      connectTimeout: Math.max(1000, 2 * opts.commandTimeoutMs),
-      // Reconnect forever, at most every 2 s, so sharing resumes soon after Redis is back.
-      retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
-      connectionName: 'suitecrm-auth-proxy',
-      autoResubscribe: false,
-      lazyConnect: true,
-    };
-    this.client = new Redis(opts.url, options);
-    this.subscriber = new Redis(opts.url, options);
-    this.client.defineCommand('tokenClaim', { numberOfKeys: 3, lua: CLAIM_SCRIPT });
-    this.client.defineCommand('tokenWrite', { numberOfKeys: 2, lua: WRITE_SCRIPT });
-    this.client.defineCommand('tokenExtend', { numberOfKeys: 1, lua: EXTEND_SCRIPT });
-    this.client.defineCommand('tokenRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
-    this.client.defineCommand('tokenInvalidate', { numberOfKeys: 1, lua: INVALIDATE_SCRIPT });
+    const connections = redisConnections(opts.url, opts.commandTimeoutMs);
+    this.client = connections.client;
+    this.subscriber = connections.subscriber;
 
     this.client.on('ready', () => {
       if (!this.everReady) this.log.info({ event: 'token_store_connected', keyId: storeKeyId }, 'connected to the Redis token store (replicas share a token only if their keyId matches)');
@@ -269,17 +215,10 @@ export class RedisTokenStore implements TokenStore {
 
   /** Stores a token obtained under the lock; a token that cannot be stored is still returned, unshared. */
   private async store(fence: string, owner: string, token: Token): Promise<StoredToken> {
-    const issuedAt = this.wall() - (this.now() - token.receivedAt);
-    const sealed: SealedToken = {
-      accessToken: token.accessToken, refreshToken: token.refreshToken, grant: token.grant,
-      issuedAt, lifetimeMs: token.lifetimeMs, expiresInReported: token.expiresInReported,
-    };
-    const until = issuedAt + (scheduleFor(token, 0).usableUntil - token.receivedAt);
-    const ttlMs = token.refreshToken !== undefined ? REFRESH_RECORD_TTL_MS : Math.max(1000, Math.ceil(token.lifetimeMs));
-    const blob = seal(this.opts.key, JSON.stringify(sealed), this.slot(fence));
+    const { blob, until, ttlMs } = encodeToken(this.opts.key, this.slot(fence), token, this.clocks);
     let stored: number;
     try {
-      stored = await this.command(() => this.client.tokenWrite(this.keys.record, this.keys.lock, fence, owner, blob, Math.floor(until), ttlMs, this.keys.channel));
+      stored = await this.command(() => this.client.tokenWrite(this.keys.record, this.keys.lock, fence, owner, blob, until, ttlMs, this.keys.channel));
     } catch {
       this.log.warn({ event: 'token_store_write_failed' }, 'could not store the new token in Redis; using it unshared');
       return { token, generation: undefined, source: 'granted' };
@@ -295,20 +234,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   private unseal(generation: string, blob: string): StoredToken | undefined {
-    const text = open(this.opts.key, blob, this.slot(generation));
-    if (text === undefined) return undefined;
-    const sealed = JSON.parse(text) as SealedToken;
-    const token: Token = {
-      accessToken: sealed.accessToken,
-      refreshToken: sealed.refreshToken,
-      grant: sealed.grant,
-      lifetimeMs: sealed.lifetimeMs,
-      expiresInReported: sealed.expiresInReported,
-      // Same schedule as the replica that obtained it: count from when it was issued.
-      receivedAt: this.now() - (this.wall() - sealed.issuedAt),
-      authorization: `Bearer ${sealed.accessToken}`,
-    };
-    return { token, generation: Number(generation), source: 'adopted' };
+    return decodeToken(this.opts.key, this.slot(generation), generation, blob, this.clocks);
   }
 
   private undecryptable(): TokenStoreUnavailableError {
