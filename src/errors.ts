@@ -131,8 +131,13 @@ export function isTimeoutCode(code: string | undefined): boolean {
   return code !== undefined && TIMEOUT_CODES.has(code);
 }
 
-/** Maps a failure while talking to SuiteCRM's API to our error. */
+/**
+ * Maps a failure while talking to SuiteCRM's API to our error. Our own error inside it (no token,
+ * a body we cut off) wins: it arrives as the cause of undici's or reply-from's error.
+ */
 export function upstreamError(err: unknown): ProxyError {
+  const own = ownErrorIn(err);
+  if (own !== undefined) return own;
   const code = networkErrorCode(err);
   if (isTimeoutCode(code)) {
     return new ProxyError('UPSTREAM_TIMEOUT', `SuiteCRM did not answer in time (${code}); check UPSTREAM_TIMEOUT_SECONDS and the SuiteCRM server load`, { cause: err });

@@ -28,10 +28,10 @@ export function injectToken(tokens: TokenSource): Dispatcher.DispatcherComposeIn
     const token = tokens.current();
     if (token !== undefined) return send(dispatch, opts, handler, token, exchange);
     if (exchange !== undefined && !exchange.replayed) exchange.tokenWaited = true;
-    tokens.get(exchange?.replayed ? 'rejected_401' : 'cold').then(
-      (fresh) => send(dispatch, opts, handler, fresh, exchange),
-      (err: Error) => handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, err),
-    ).catch((err: Error) => handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, err));
+    // One catch for both: no token, or a dispatch that threw synchronously.
+    tokens.get(exchange?.replayed ? 'rejected_401' : 'cold')
+      .then((fresh) => send(dispatch, opts, handler, fresh, exchange))
+      .catch((err: Error) => handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, err));
     return true;
   };
 }

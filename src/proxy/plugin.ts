@@ -20,9 +20,9 @@ import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
-import { ownErrorIn, ProxyError, upstreamError } from '../errors.js';
+import { ProxyError, upstreamError } from '../errors.js';
 import { registerPassThroughBodies, type ProxyBody } from './body.js';
-import { attachExchange, newExchange, type ForwardOutcome } from './exchange.js';
+import { attachExchange, newExchange, type Exchange } from './exchange.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 
 export const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -30,7 +30,7 @@ export const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE',
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the proxy route: whether the request waited for a token or was replayed. */
-    proxyOutcome: ForwardOutcome | null;
+    proxyOutcome: Exchange | null;
   }
 }
 
@@ -65,7 +65,7 @@ function sendAnswer(request: FastifyRequest, reply: FastifyReply, res: { statusC
     (bytes) => reply.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
     (err: unknown) => {
       reply.removeHeader('content-length');
-      reply.send(ownErrorIn(err) ?? upstreamError(err));
+      reply.send(upstreamError(err));
     },
   );
 }
@@ -106,13 +106,12 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
       rewriteRequestHeaders(request) {
         const body = request.body as ProxyBody;
         const headers = upstreamRequestHeaders(request.headers, hostHeader, Buffer.isBuffer(body) ? body.length : undefined);
-        return attachExchange(headers, request.proxyOutcome as ReturnType<typeof newExchange>);
+        return attachExchange(headers, request.proxyOutcome as Exchange);
       },
       rewriteHeaders: (headers) => downstreamResponseHeaders(headers) as typeof headers,
       onResponse: (request, reply, res) => sendAnswer(request as FastifyRequest, reply as FastifyReply, res as never),
       onError(reply, { error }) {
-        // Our own errors (no token, a body we cut off) arrive as the cause of reply-from's error.
-        reply.send(ownErrorIn(error) ?? upstreamError(error));
+        reply.send(upstreamError(error));
       },
     },
   };
