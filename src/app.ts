@@ -13,12 +13,12 @@ import { isOAuthError, renderOAuthError } from './local-oauth/responses.js';
 import { setupLocalOAuth } from './local-oauth/setup.js';
 import { createLogger } from './logging.js';
 import { installMetrics, ProxyMetrics } from './admin/metrics.js';
-import type { TokenHooks, TokenSource } from './suitecrm-token/token.js';
+import type { TokenHooks, TokenSources } from './suitecrm-token/token.js';
 import { createTokenManager } from './suitecrm-token/token-manager-factory.js';
 import { proxyPlugin } from './proxy/plugin.js';
 import { suitecrmDispatcher } from './proxy/upstream-dispatcher.js';
 import { AppReload } from './reload/app-target.js';
-import { CredentialSwitch } from './reload/credential-switch.js';
+import { CredentialSet } from './reload/credential-set.js';
 import { LiveSecurity, SecurityRules } from './security/live-rules.js';
 import { securityPlugin } from './security/plugin.js';
 import { serverOptions } from './security/server-options.js';
@@ -32,16 +32,19 @@ export interface AppOptions {
   /** Clock for token lifetimes (tests pass a fake one). */
   readonly now?: () => number;
   readonly tokenHooks?: Partial<TokenHooks>;
-  /** Where tokens come from instead of an own TokenManager (a PROXY_WORKERS worker's primary). */
-  readonly tokenSource?: TokenSource;
+  /** Where each credential's tokens come from instead of own TokenManagers (a PROXY_WORKERS worker's primary). */
+  readonly tokenSources?: TokenSources;
+  /** Tells those token sources which credentials a reload left (a PROXY_WORKERS worker). */
+  readonly followCredentials?: (next: Config) => void;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    tokens: TokenSource;
+    /** The tokens of every SuiteCRM credential, by name. */
+    tokens: TokenSources;
     metrics: ProxyMetrics;
-    /** What a configuration reload changes in this app (src/reload/); credentials only when it owns its token. */
-    reload: { readonly app: AppReload; readonly credentials: CredentialSwitch | undefined };
+    /** What a configuration reload changes in this app (src/reload/); credentials only when it owns its tokens. */
+    reload: { readonly app: AppReload; readonly credentials: CredentialSet | undefined };
   }
 }
 
@@ -80,7 +83,7 @@ function answerError(err: FastifyError, request: FastifyRequest, reply: FastifyR
   sendProxyError(reply, proxyError);
 }
 
-/** One line per request (the proxy's own endpoints are not logged): who, what, how it ended. */
+/** One line per request (the proxy's own endpoints are not logged): who, with which SuiteCRM credential, what, how it ended. */
 function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
   if (request.url.startsWith(ADMIN_PREFIX)) return done();
   const outcome = request.proxyOutcome;
@@ -88,6 +91,7 @@ function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => vo
     method: request.method,
     path: request.url.split('?', 1)[0],
     caller: request.caller,
+    credential: outcome?.credential,
     status: reply.statusCode,
     ms: Math.round(reply.elapsedTime * 10) / 10,
     replayed: outcome?.replayed ?? false,
@@ -105,10 +109,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   const metrics = new ProxyMetrics();
   // PROXY_WORKERS: a worker gets its tokens from the primary; otherwise this process owns them.
-  const owned = options.tokenSource
+  const owned = options.tokenSources
     ? undefined
-    : new CredentialSwitch(config, (credential) => createTokenManager(credential, logger, { now: options.now, hooks: metrics.tokenHooks(options.tokenHooks) }));
-  const tokens: TokenSource = options.tokenSource ?? (owned as CredentialSwitch);
+    : new CredentialSet(config, (credential) => createTokenManager(credential, logger, { now: options.now, hooks: metrics.tokenHooks(credential.current.name, options.tokenHooks) }));
+  const tokens: TokenSources = options.tokenSources ?? (owned as CredentialSet);
   app.decorate('tokens', tokens);
   metrics.watchTokens(tokens);
   app.decorate('metrics', metrics);
@@ -127,7 +131,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const localOAuth = setupLocalOAuth(config, options.now);
   const security = new LiveSecurity(new SecurityRules(config.security, config.tokenPath, localOAuth.resolver));
   const upstreamTimeout = { ms: config.upstreamTimeoutMs };
-  const reload = new AppReload({ app, logger, security, localTokens: localOAuth.resolver, oauthClients: localOAuth.clients, metrics, upstreamTimeout });
+  const reload = new AppReload({ app, logger, security, localTokens: localOAuth.resolver, oauthClients: localOAuth.clients, metrics, upstreamTimeout, followCredentials: options.followCredentials });
   app.decorate('reload', { app: reload, credentials: owned });
   await app.register(securityPlugin, {
     config: config.security, host: config.host, tokenPath: config.tokenPath, replayBodyLimitBytes: config.replayBodyLimitBytes, now: options.now,
@@ -136,7 +140,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(localOAuthPlugin, { ...localOAuth, observeLogin: localLoginMetrics(metrics.registry, localOAuth.store) });
   await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting, lastConfigReload: () => reload.lastSuccessAt });
   await app.register(proxyPlugin, {
-    dispatcher: suitecrmDispatcher(upstream, tokens, logger.child({ component: 'upstream' })),
+    dispatcher: suitecrmDispatcher(upstream, logger.child({ component: 'upstream' })),
+    tokens,
     upstreamUrl: config.suitecrmUrl,
     timeoutMs: () => upstreamTimeout.ms,
     replayBodyLimitBytes: config.replayBodyLimitBytes,

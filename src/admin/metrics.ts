@@ -14,7 +14,7 @@ import type { GrantType } from '../config/settings.js';
 import { PROXY_ERROR_HEADER } from '../errors.js';
 import { BucketHistogram, SeriesCounter } from './metric-series.js';
 import type { TokenHooks } from '../suitecrm-token/token.js';
-import type { TokenSource } from '../suitecrm-token/token.js';
+import type { TokenSources, TokenStatus } from '../suitecrm-token/token.js';
 import { PROXIED_METHODS } from '../proxy/plugin.js';
 
 export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
@@ -55,17 +55,18 @@ export class ProxyMetrics {
   readonly registry = new Registry();
   /** Proxied requests received and not yet answered or aborted. */
   private inFlight = 0;
-  private tokens: TokenSource | undefined;
+  private tokens: TokenSources | undefined;
 
   private readonly requests: SeriesCounter;
   private readonly upstreamSeconds: BucketHistogram;
   private readonly replays: SeriesCounter;
-  private readonly tokenRequests: Counter<'grant' | 'outcome'>;
-  private readonly tokenRequestSeconds: Histogram<'grant'>;
-  private readonly refreshesAhead: Counter;
-  private readonly invalidations: Counter;
-  private readonly storeFallbacks: Counter;
-  private readonly adoptions: Counter;
+  // Token metrics are split by SuiteCRM credential (a handful of names from the configuration).
+  private readonly tokenRequests: Counter<'grant' | 'outcome' | 'credential'>;
+  private readonly tokenRequestSeconds: Histogram<'grant' | 'credential'>;
+  private readonly refreshesAhead: Counter<'credential'>;
+  private readonly invalidations: Counter<'credential'>;
+  private readonly storeFallbacks: Counter<'credential'>;
+  private readonly adoptions: Counter<'credential'>;
   private readonly configReloads: Counter<'outcome'>;
 
   /** Bound once, so a request adds a listener without allocating a closure. */
@@ -92,24 +93,24 @@ export class ProxyMetrics {
       labelNames: ['outcome'], series: REPLAY_OUTCOMES.map((outcome) => ({ outcome })), registry, showZero: true,
     });
     this.tokenRequests = new Counter({
-      name: `${PREFIX}token_requests_total`, help: 'Token requests sent to SuiteCRM, by grant and outcome (success, rejected, misconfigured, refresh_rejected, transient).',
-      labelNames: ['grant', 'outcome'], registers,
+      name: `${PREFIX}token_requests_total`, help: 'Token requests sent to SuiteCRM, by grant, outcome (success, rejected, misconfigured, refresh_rejected, transient) and credential.',
+      labelNames: ['grant', 'outcome', 'credential'], registers,
     });
     this.tokenRequestSeconds = new Histogram({
-      name: `${PREFIX}token_request_duration_seconds`, help: 'Duration of token requests, by grant.',
-      labelNames: ['grant'], buckets: TOKEN_BUCKETS, registers,
+      name: `${PREFIX}token_request_duration_seconds`, help: 'Duration of token requests, by grant and credential.',
+      labelNames: ['grant', 'credential'], buckets: TOKEN_BUCKETS, registers,
     });
     this.refreshesAhead = new Counter({
-      name: `${PREFIX}token_refreshes_ahead_total`, help: 'Background token renewals started before the current token expired.', registers,
+      name: `${PREFIX}token_refreshes_ahead_total`, help: 'Background token renewals started before the current token expired, by credential.', labelNames: ['credential'], registers,
     });
     this.invalidations = new Counter({
-      name: `${PREFIX}token_invalidations_total`, help: 'Tokens dropped because SuiteCRM answered 401 for them.', registers,
+      name: `${PREFIX}token_invalidations_total`, help: 'Tokens dropped because SuiteCRM answered 401 for them, by credential.', labelNames: ['credential'], registers,
     });
     this.storeFallbacks = new Counter({
-      name: `${PREFIX}token_store_fallbacks_total`, help: 'Times the shared token store (Redis) could not be used and this replica renewed its token alone.', registers,
+      name: `${PREFIX}token_store_fallbacks_total`, help: 'Times the shared token store (Redis) could not be used and this replica renewed a token alone, by credential.', labelNames: ['credential'], registers,
     });
     this.adoptions = new Counter({
-      name: `${PREFIX}token_adopted_total`, help: 'Tokens taken over from the shared store (renewed by another replica) instead of requested from SuiteCRM.', registers,
+      name: `${PREFIX}token_adopted_total`, help: 'Tokens taken over from the shared store (renewed by another replica) instead of requested from SuiteCRM, by credential.', labelNames: ['credential'], registers,
     });
     this.configReloads = new Counter({
       name: `${PREFIX}config_reloads_total`, help: 'Configuration reloads (SIGHUP, a changed config or secret file), by outcome: success (applied) or failed (invalid, nothing changed).',
@@ -121,20 +122,26 @@ export class ProxyMetrics {
 
   /** Gauges are read only when scraped; `collect` runs with the gauge as `this`. */
   private registerGauges(registers: Registry[]): void {
-    const tokenStatus = () => this.tokens?.status();
+    const statuses = (): Array<[string, TokenStatus]> => {
+      const sources = this.tokens;
+      return sources === undefined ? [] : sources.names().flatMap((name) => {
+        const source = sources.source(name);
+        return source === undefined ? [] : [[name, source.status()] as [string, TokenStatus]];
+      });
+    };
     const inFlight = () => this.inFlight;
     new Gauge({
-      name: `${PREFIX}token_expires_in_seconds`, help: 'Seconds until the current access token expires; 0 while the proxy holds none.', registers,
+      name: `${PREFIX}token_expires_in_seconds`, help: 'Seconds until the current access token of each credential expires; 0 while the proxy holds none.', labelNames: ['credential'], registers,
       collect() {
-        const status = tokenStatus();
-        this.set(status?.expiresInMs === undefined ? 0 : Math.max(0, status.expiresInMs / 1000));
+        this.reset();
+        for (const [credential, status] of statuses()) this.set({ credential }, status.expiresInMs === undefined ? 0 : Math.max(0, status.expiresInMs / 1000));
       },
     });
     new Gauge({
-      name: `${PREFIX}token_store_fallback`, help: '1 while the shared token store (TOKEN_STORE=redis) is unusable and this replica renews alone, else 0.', registers,
+      name: `${PREFIX}token_store_fallback`, help: '1 while the shared token store (TOKEN_STORE=redis) is unusable and this replica renews the credential\'s token alone, else 0.', labelNames: ['credential'], registers,
       collect() {
-        const status = tokenStatus();
-        this.set(status !== undefined && status.tokenStore !== 'memory' && !status.tokenStoreShared ? 1 : 0);
+        this.reset();
+        for (const [credential, status] of statuses()) this.set({ credential }, status.tokenStore !== 'memory' && !status.tokenStoreShared ? 1 : 0);
       },
     });
     new Gauge({
@@ -145,28 +152,31 @@ export class ProxyMetrics {
     });
   }
 
-  /** The hooks TokenManager calls, followed by `extra` (e.g. a test's own hooks). */
-  tokenHooks(extra: Partial<TokenHooks> = {}): TokenHooks {
+  /** The hooks the TokenManager of `credential` calls, followed by `extra` (e.g. a test's own hooks). */
+  tokenHooks(credential: string, extra: Partial<TokenHooks> = {}): TokenHooks {
+    const labels = { credential };
+    // Zero series from the start, so a dashboard sees every credential before its first event.
+    for (const counter of [this.refreshesAhead, this.invalidations, this.storeFallbacks, this.adoptions]) counter.inc(labels, 0);
     return {
       tokenRequest: (grant: GrantType, outcome, durationMs) => {
-        this.tokenRequests.inc({ grant, outcome });
-        this.tokenRequestSeconds.observe({ grant }, durationMs / 1000);
+        this.tokenRequests.inc({ grant, outcome, credential });
+        this.tokenRequestSeconds.observe({ grant, credential }, durationMs / 1000);
         extra.tokenRequest?.(grant, outcome, durationMs);
       },
       refreshAhead: () => {
-        this.refreshesAhead.inc();
+        this.refreshesAhead.inc(labels);
         extra.refreshAhead?.();
       },
       tokenInvalidated: () => {
-        this.invalidations.inc();
+        this.invalidations.inc(labels);
         extra.tokenInvalidated?.();
       },
       tokenStoreFallback: (reason: string) => {
-        this.storeFallbacks.inc();
+        this.storeFallbacks.inc(labels);
         extra.tokenStoreFallback?.(reason);
       },
       tokenAdopted: () => {
-        this.adoptions.inc();
+        this.adoptions.inc(labels);
         extra.tokenAdopted?.();
       },
       tokenStored: (token) => extra.tokenStored?.(token),
@@ -177,8 +187,8 @@ export class ProxyMetrics {
     this.configReloads.inc({ outcome });
   }
 
-  /** The token manager whose status the expiry gauge reports. */
-  watchTokens(tokens: TokenSource): void {
+  /** The credentials whose token status the gauges report. */
+  watchTokens(tokens: TokenSources): void {
     this.tokens = tokens;
   }
 

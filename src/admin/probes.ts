@@ -1,28 +1,21 @@
 /**
- * The proxy's own endpoints under `/_proxy/`: liveness and readiness (metrics: metrics.ts). Never forwarded.
+ * The proxy's own endpoints under `/_proxy/`: liveness and readiness (readiness.ts; metrics: metrics.ts). Never forwarded.
  */
 import type { FastifyInstance } from 'fastify';
 import { JSON_API_CONTENT_TYPE, ProxyError } from '../errors.js';
-import type { TokenSource } from '../suitecrm-token/token.js';
+import type { TokenSources } from '../suitecrm-token/token.js';
+import { readiness } from './readiness.js';
 
 export const ADMIN_PREFIX = '/_proxy';
 
 export interface AdminOptions {
-  readonly tokens: TokenSource;
-  /** Longest a readiness probe waits for a token before answering 503. */
+  readonly tokens: TokenSources;
+  /** Longest a readiness probe waits for each credential's token before answering 503. */
   readonly readinessWaitMs: number;
   /** Returns false once the proxy is shutting down. */
   readonly isAccepting?: () => boolean;
   /** When the configuration was last reloaded successfully (src/reload/); undefined: never. */
   readonly lastConfigReload?: () => Date | undefined;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProxyError('TOKEN_UNAVAILABLE', 'the token request is still running; try again shortly', { retryAfterSeconds: 1 })), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Promise<void> {
@@ -36,18 +29,28 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
     if (opts.isAccepting && !opts.isAccepting()) {
       throw new ProxyError('SHUTTING_DOWN', 'the proxy is draining in-flight requests before it exits');
     }
-    const token = opts.tokens.current() ?? (await withTimeout(opts.tokens.get('readiness'), opts.readinessWaitMs));
-    const status = opts.tokens.status();
+    const state = await readiness(opts.tokens, opts.readinessWaitMs);
+    const lastConfigReloadAt = opts.lastConfigReload?.()?.toISOString() ?? null;
+    const first = state.errors[0];
+    if (first !== undefined) {
+      // One JSON:API error per failing credential; the first one's code and Retry-After lead.
+      const errors = state.errors.map((err) => JSON.parse(err.toJsonApi()).errors[0] as unknown);
+      return reply.code(first.status).headers(first.headers())
+        .send(Buffer.from(JSON.stringify({ errors, meta: { status: 'not_ready', credentials: state.credentials, lastConfigReloadAt } })));
+    }
+    // The top-level fields are the first credential's (`default` when configured), as before named credentials.
+    const lead = Object.values(state.credentials)[0];
     reply.type(JSON_API_CONTENT_TYPE);
     return Buffer.from(JSON.stringify({
       meta: {
         status: 'ready',
-        grant: token.grant,
-        tokenExpiresInSeconds: Math.max(0, Math.round((status.expiresInMs ?? 0) / 1000)),
+        grant: lead?.grant,
+        tokenExpiresInSeconds: lead?.tokenExpiresInSeconds,
         // Informational only: readiness never fails because a shared token store is down.
-        tokenStore: status.tokenStore,
-        tokenStoreShared: status.tokenStoreShared,
-        lastConfigReloadAt: opts.lastConfigReload?.()?.toISOString() ?? null,
+        tokenStore: lead?.tokenStore,
+        tokenStoreShared: lead?.tokenStoreShared,
+        lastConfigReloadAt,
+        credentials: state.credentials,
       },
     }));
   });

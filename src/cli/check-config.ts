@@ -1,15 +1,16 @@
 /**
- * `--check-config`: the first thing to run when something is wrong. Validates the settings,
- * sends one token request, calls one V8 endpoint with the token and prints what it found,
- * one line per step. Prints setting names and non-secret values only: never a secret or a token.
+ * `--check-config`: the first thing to run when something is wrong. Validates the settings, then
+ * for every SuiteCRM credential sends one token request and calls one V8 endpoint with the
+ * token, and prints what it found, one line per step. Prints setting names and non-secret values only: never a secret or a token.
  */
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { request, type Pool } from 'undici';
-import { ConfigError, loadConfig, type Config, type Env, type FileReader } from '../config/load.js';
+import { ConfigError, credentialConfig, loadConfig, type Config, type CredentialConfig, type Env, type FileReader } from '../config/load.js';
+import { credentialField } from '../config/suitecrm-credentials.js';
 import { SETTINGS, type SettingSpec } from '../config/settings.js';
 import { networkErrorCode } from '../errors.js';
-import { requestToken, tokenEndpoint, TokenRequestError, type Token } from '../suitecrm-token/grant.js';
+import { asCredentialError, requestToken, tokenEndpoint, TokenRequestError, type Token } from '../suitecrm-token/grant.js';
 import { tokenPool } from '../upstream/pools.js';
 import { tlsWarnings } from '../upstream/tls.js';
 
@@ -77,7 +78,7 @@ function printTls(config: Config, print: Print): void {
   }
 }
 
-async function tryToken(config: Config, pool: Pool, print: Print): Promise<Token | undefined> {
+async function tryToken(config: CredentialConfig, pool: Pool, print: Print): Promise<Token | undefined> {
   print(`token: POST ${tokenEndpoint(config).href} (grant ${config.grantType}, ${config.tokenRequestFormat} body, client ${config.clientId}${config.username ? `, user ${config.username}` : ''})`);
   const started = performance.now();
   try {
@@ -88,7 +89,8 @@ async function tryToken(config: Config, pool: Pool, print: Print): Promise<Token
       : `no usable expires_in; the proxy assumes ${Math.round(token.lifetimeMs / 1000)} s`;
     print(`token: ok in ${ms} ms; grant ${token.grant}; ${ttl}; refresh token ${token.refreshToken ? 'issued' : 'not issued'}`);
     return token;
-  } catch (err) {
+  } catch (raw) {
+    const err = asCredentialError(raw, config);
     if (!(err instanceof TokenRequestError)) throw err;
     const status = err.status !== undefined ? `, HTTP ${err.status}` : '';
     print(`token: FAILED (${err.failureClass}: ${err.reason}${status}): ${err.detail}`);
@@ -147,27 +149,43 @@ export async function checkConfig(input: CheckInput, print: Print, printError: P
   describeSettings(input, print);
   warnAboutInlineSecrets(input, print);
   print(`proxy: would listen on ${config.host}:${config.port}`);
-  if (config.grantType === 'refresh_token') {
-    // SuiteCRM revokes a refresh token when it is used, so a test request would spend the one configured.
-    print('token: not tried: a refresh_token grant would spend SUITECRM_REFRESH_TOKEN (SuiteCRM rotates it on use)');
-    print('result: OK (settings valid; token request not tried)');
-    return 0;
-  }
+  const several = config.credentials.length > 1;
+  if (several) print(`credentials: ${config.credentials.map((c) => c.name).join(', ')} (each is checked below)`);
   printTls(config, print);
   for (const warning of tlsWarnings(config)) print(`warning: ${warning.message}`);
   // The same kind of connection the token manager uses, so the check meets what the proxy would.
   const pool = tokenPool(config);
+  const outcomes: CredentialOutcome[] = [];
   try {
-    const token = await tryToken(config, pool, print);
-    if (!token) {
-      print('api: not tried (no token)');
-      print('result: FAILED');
-      return 1;
+    for (const credential of config.credentials) {
+      if (several) print(`credential ${JSON.stringify(credential.name)}:`);
+      outcomes.push(await checkCredential(credentialConfig(config, credential), pool, print));
     }
-    const apiOk = await tryApi(config, pool, token, print);
-    print(apiOk ? 'result: OK' : 'result: FAILED');
-    return apiOk ? 0 : 1;
   } finally {
     await pool.destroy();
   }
+  const failed = config.credentials.filter((_, i) => outcomes[i] === 'failed').map((c) => JSON.stringify(c.name));
+  if (failed.length > 0) {
+    print(several ? `result: FAILED (${failed.join(', ')})` : 'result: FAILED');
+    return 1;
+  }
+  print(outcomes.includes('not_tried') ? 'result: OK (settings valid; token request not tried for a refresh_token grant)' : 'result: OK');
+  return 0;
+}
+
+type CredentialOutcome = 'ok' | 'failed' | 'not_tried';
+
+/** One credential: a token request, then one V8 call with the token. */
+async function checkCredential(config: CredentialConfig, pool: Pool, print: Print): Promise<CredentialOutcome> {
+  if (config.grantType === 'refresh_token') {
+    // SuiteCRM revokes a refresh token when it is used, so a test request would spend the one configured.
+    print(`token: not tried: a refresh_token grant would spend ${credentialField(config, 'refreshToken')} (SuiteCRM rotates it on use)`);
+    return 'not_tried';
+  }
+  const token = await tryToken(config, pool, print);
+  if (!token) {
+    print('api: not tried (no token)');
+    return 'failed';
+  }
+  return (await tryApi(config, pool, token, print)) ? 'ok' : 'failed';
 }

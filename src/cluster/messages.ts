@@ -1,6 +1,8 @@
 /**
- * The IPC protocol between the PROXY_WORKERS primary (which owns the one TokenManager) and its
- * workers. Tokens travel over the process's own IPC channel only, never over a socket.
+ * The IPC protocol between the PROXY_WORKERS primary (which owns one TokenManager per SuiteCRM
+ * credential) and its workers. Tokens travel over the process's own IPC channel only, never over
+ * a socket. On the wire every message names its credential (`Tagged`): a worker's copy of one
+ * credential's token is only ever filled from that credential's manager.
  */
 import type { ErrorCode } from '../errors.js';
 import type { CachedToken, RenewReason, TokenFailure } from '../suitecrm-token/token.js';
@@ -26,4 +28,12 @@ export type PrimaryMessage =
 
 export function isMessage<T extends { channel: string }>(value: unknown): value is T {
   return typeof value === 'object' && value !== null && (value as { channel?: unknown }).channel === CHANNEL;
+}
+
+/** A message as it travels: with the name of the credential it is about. */
+export type Tagged<T> = T & { readonly credential: string };
+
+export function credentialOf(message: unknown): string | undefined {
+  const credential = (message as { credential?: unknown }).credential;
+  return typeof credential === 'string' ? credential : undefined;
 }

@@ -1,21 +1,22 @@
 /**
  * PROXY_WORKERS=N: the primary process forks N workers that share the listening socket
- * (node:cluster), owns the one TokenManager of the process group and hands its token to the
- * workers over IPC, so the group makes one token request per TTL window, not one per worker.
+ * (node:cluster), owns the TokenManager of each SuiteCRM credential for the process group and
+ * hands their tokens to the workers over IPC, each message naming its credential, so the group
+ * makes one token request per credential and TTL window, not one per worker.
  * It serves no HTTP itself. A worker that dies is replaced; a worker that cannot start stops all.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
-import { isProxyError } from '../errors.js';
+import { isProxyError, ProxyError } from '../errors.js';
 import { createLogger } from '../logging.js';
-import type { CachedToken } from '../suitecrm-token/token.js';
+import type { CachedToken, RenewReason, TokenSource } from '../suitecrm-token/token.js';
 import { createTokenManager } from '../suitecrm-token/token-manager-factory.js';
-import { CredentialSwitch } from '../reload/credential-switch.js';
+import { CredentialSet } from '../reload/credential-set.js';
 import type { ReloadResult } from '../reload/reloader.js';
 import type { ReloadTarget } from '../reload/target.js';
 import { applyMessage, broadcastConfig, FAILED_MESSAGE, sendConfig, type ConfigMessage } from './config-sync.js';
-import { CHANNEL, isMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
+import { CHANNEL, credentialOf, isMessage, type PrimaryMessage, type Tagged, type WorkerMessage } from './messages.js';
 
 /** A worker that dies is replaced after this pause, so a crash loop cannot spin the CPU. */
 const RESPAWN_DELAY_MS = 1000;
@@ -24,8 +25,8 @@ const SHUTDOWN_KILL_SLACK_MS = 5_000;
 
 export interface PrimaryHandle {
   readonly logger: Logger;
-  /** The token of the process group, switched by a reload that changes the credential. */
-  readonly credentials: CredentialSwitch;
+  /** The tokens of the process group, one per credential; a reload prepares them. */
+  readonly credentials: CredentialSet;
   /** What a reload changes in the primary: its log level, and the workers follow. */
   readonly reloadTarget: ReloadTarget;
   /** Tells the workers how a reload ended (they apply it, or count the failure). */
@@ -34,22 +35,26 @@ export interface PrimaryHandle {
   stop(): Promise<void>;
 }
 
-function send(worker: Worker, message: PrimaryMessage): void {
+function send(worker: Worker, message: Tagged<PrimaryMessage>): void {
   if (worker.isConnected()) worker.send(message);
 }
 
-function broadcast(message: PrimaryMessage): void {
+function broadcast(message: Tagged<PrimaryMessage>): void {
   for (const worker of Object.values(cluster.workers ?? {})) if (worker) send(worker, message);
 }
 
 /**
- * The one token of the process group; every token it stores goes to all workers. A manager being
- * warmed by a reload keeps its first token to itself until it is swapped in.
+ * The tokens of the process group; every token a credential's manager stores goes to all workers,
+ * tagged with that credential. A manager being warmed by a reload keeps its first token to itself
+ * until it is swapped in.
  */
-function groupTokens(config: Config, logger: Logger): CredentialSwitch {
-  return new CredentialSwitch(config, (credential, isCurrent) => createTokenManager(credential, logger, {
-    hooks: { tokenStored: (token: CachedToken) => { if (isCurrent()) broadcast({ channel: CHANNEL, type: 'token', id: 0, token }); } },
-  }));
+function groupTokens(config: Config, logger: Logger): CredentialSet {
+  return new CredentialSet(config, (credential, isCurrent) => {
+    const name = credential.current.name;
+    return createTokenManager(credential, logger, {
+      hooks: { tokenStored: (token: CachedToken) => { if (isCurrent()) broadcast({ channel: CHANNEL, type: 'token', id: 0, token, credential: name }); } },
+    });
+  });
 }
 
 /** The primary's own part of a reload is its log level; the workers apply the rest themselves. */
@@ -59,23 +64,30 @@ function logLevelTarget(logger: Logger): ReloadTarget {
   };
 }
 
-/** Serves one worker request: its token, or news about the one it used (all handled by the primary's manager). */
-function answerWorker(tokens: CredentialSwitch, worker: Worker, message: WorkerMessage): void {
+/** The answer to a worker's `get`: the credential's token, or why there is none. */
+function answerGet(tokens: TokenSource | undefined, worker: Worker, credential: string, id: number, reason: RenewReason): void {
+  const got = tokens?.get(reason) ?? Promise.reject(new ProxyError('TOKEN_UNAVAILABLE', `the SuiteCRM credential ${JSON.stringify(credential)} is not configured`));
+  got.then(
+    (token) => send(worker, { channel: CHANNEL, type: 'token', id, token, credential }),
+    (err: unknown) => {
+      const proxyError = isProxyError(err) ? err : undefined;
+      send(worker, {
+        channel: CHANNEL, type: 'error', id, credential,
+        code: proxyError?.code ?? 'TOKEN_UNAVAILABLE',
+        detail: proxyError?.detail ?? 'no SuiteCRM token could be obtained',
+        retryAfterSeconds: proxyError?.retryAfterSeconds,
+        failure: tokens?.status().lastFailure,
+      });
+    });
+}
+
+/** Serves one worker request about one credential: its token, or news about the one it used. */
+function answerWorker(group: CredentialSet, worker: Worker, message: Tagged<WorkerMessage>): void {
+  const credential = message.credential;
+  const tokens = group.source(credential);
+  if (message.type === 'get') return answerGet(tokens, worker, credential, message.id, message.reason);
+  if (tokens === undefined) return;
   switch (message.type) {
-    case 'get':
-      tokens.get(message.reason).then(
-        (token) => send(worker, { channel: CHANNEL, type: 'token', id: message.id, token }),
-        (err: unknown) => {
-          const proxyError = isProxyError(err) ? err : undefined;
-          send(worker, {
-            channel: CHANNEL, type: 'error', id: message.id,
-            code: proxyError?.code ?? 'TOKEN_UNAVAILABLE',
-            detail: proxyError?.detail ?? 'no SuiteCRM token could be obtained',
-            retryAfterSeconds: proxyError?.retryAfterSeconds,
-            failure: tokens.status().lastFailure,
-          });
-        });
-      break;
     case 'refresh-due':
       tokens.current();
       break;
@@ -83,7 +95,7 @@ function answerWorker(tokens: CredentialSwitch, worker: Worker, message: WorkerM
       tokens.rejected(message.token);
       break;
     case 'replay-rejected':
-      broadcast({ channel: CHANNEL, type: 'reauth-blocked', until: Date.now() + tokens.replayRejected(message.token) });
+      broadcast({ channel: CHANNEL, type: 'reauth-blocked', until: Date.now() + tokens.replayRejected(message.token), credential });
       break;
     case 'accepted':
       tokens.accepted();
@@ -112,7 +124,7 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
   const fork = (): void => {
     const worker = cluster.fork();
     worker.on('message', (message: unknown) => {
-      if (isMessage<WorkerMessage>(message)) answerWorker(tokens, worker, message);
+      if (isMessage<WorkerMessage>(message) && credentialOf(message) !== undefined) answerWorker(tokens, worker, message as Tagged<WorkerMessage>);
     });
     worker.once('listening', () => everListened.add(worker.id));
     // A replacement worker read the files itself; it takes what the group runs with once it
@@ -149,9 +161,11 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
     if (result.outcome === 'failed') return broadcastConfig(FAILED_MESSAGE);
     lastApplied = applyMessage(result.snapshot);
     broadcastConfig(lastApplied);
-    // A new credential's token replaces the workers' copies now, not when the old one expires.
-    const token = tokens.current();
-    if (token !== undefined && result.diff.credential === 'identity') broadcast({ channel: CHANNEL, type: 'token', id: 0, token });
+    // A credential's new identity replaces the workers' copies now, not when the old token expires.
+    for (const [credential, change] of Object.entries(result.diff.credentials)) {
+      const token = change === 'identity' ? tokens.source(credential)?.current() : undefined;
+      if (token !== undefined) broadcast({ channel: CHANNEL, type: 'token', id: 0, token, credential });
+    }
   };
 
   return { logger, stop, credentials: tokens, reloadTarget: logLevelTarget(logger), reloaded };

@@ -1,21 +1,21 @@
 /**
- * What a PROXY_WORKERS worker adds to buildApp: its tokens come from the primary over IPC, and
+ * What a PROXY_WORKERS worker adds to buildApp: each credential's tokens come from the primary over IPC, and
  * its log lines say which worker wrote them.
  */
 import cluster from 'node:cluster';
 import type { AppOptions } from '../app.js';
 import type { Config } from '../config/load.js';
 import { createLogger } from '../logging.js';
-import { ClusterTokenClient } from './token-client.js';
+import { ClusterTokenClients } from './token-clients.js';
 
 /** Options for buildApp in a worker; undefined when this process is not a cluster worker. */
 export function workerAppOptions(config: Config): AppOptions | undefined {
   if (!cluster.isWorker || process.send === undefined) return undefined;
   const sendToPrimary = process.send.bind(process);
-  const tokenSource = new ClusterTokenClient({
+  const tokenSources = new ClusterTokenClients({
     send: (message) => { sendToPrimary(message); },
     onMessage: (listener) => { process.on('message', listener); },
-  }, config.tokenRequestTimeoutMs * 3);
+  }, config.credentials.map((c) => c.name), config.tokenRequestTimeoutMs * 3);
   const logger = createLogger(config.logLevel).child({ worker: cluster.worker?.id });
-  return { tokenSource, logger };
+  return { tokenSources, logger, followCredentials: (next) => tokenSources.follow(next.credentials.map((c) => c.name)) };
 }

@@ -8,32 +8,9 @@
  * releases read are renamed to it first (SNAKE_CASE_ALIASES), so existing files keep working;
  * giving both spellings of one field is an error.
  */
-import { Ajv, type ErrorObject } from 'ajv';
-
-/**
- * The few JSON Schema builders this schema needs. Written out rather than taken from TypeBox:
- * importing TypeBox costs the process about 14 MiB of memory (measured with process.memoryUsage),
- * for what is a dozen lines of plain objects; Ajv itself is already loaded by Fastify.
- */
-interface Schema {
-  readonly [keyword: string]: unknown;
-  readonly properties?: Readonly<Record<string, Schema>>;
-  readonly items?: Schema;
-}
-const Type = {
-  String: (options: object = {}): Schema => ({ type: 'string', ...options }),
-  Number: (options: object = {}): Schema => ({ type: 'number', ...options }),
-  Integer: (options: object = {}): Schema => ({ type: 'integer', ...options }),
-  Array: (items: Schema, options: object = {}): Schema => ({ type: 'array', items, ...options }),
-  /** Fields wrapped in Optional are not required. */
-  Optional: (schema: Schema): Schema & { optional: true } => ({ ...schema, optional: true }),
-  Object: (properties: Record<string, Schema>, options: object = {}): Schema & { properties: Record<string, Schema> } => {
-    const required = Object.entries(properties).filter(([, schema]) => schema.optional !== true).map(([name]) => name);
-    const plain = Object.fromEntries(Object.entries(properties).map(([name, { optional: _, ...schema }]) => [name, schema]));
-    return { type: 'object', properties: plain, ...(required.length > 0 ? { required } : {}), ...options };
-  },
-};
-type TSchema = Schema;
+import type { ErrorObject } from 'ajv';
+import { NAME_PATTERN as CREDENTIAL_NAME_PATTERN } from './names.js';
+import { compileSchema, filePath, isObject, rule, schemaMessage, Type } from './json-schema.js';
 
 /** A bad setting, named; load.ts turns it into its ConfigError. */
 export class SettingError extends Error {
@@ -51,11 +28,9 @@ export class InvalidClientsError extends SettingError {
   }
 }
 
-const rule = (text: string) => ({ 'x-rule': text });
 const STRINGS = rule('must be a non-empty array of strings');
 // An item's error is reported as its array's: the rule is stated once, on the array.
 const strings = () => Type.Array(Type.String({ minLength: 1 }), { minItems: 1, ...STRINGS });
-const filePath = () => Type.String({ minLength: 1, ...rule('must be a file path') });
 const hexDigest = (of: string) => Type.String({ pattern: '^[0-9a-fA-F]{64}$', ...rule(`must be 64 hex digits (sha256 of the ${of})`) });
 const POSITIVE_INTEGER = rule('must be a positive whole number');
 
@@ -89,6 +64,8 @@ const CallerEntry = Type.Object({
   passwordFile: Type.Optional(filePath()),
   passwordSha256: Type.Optional(hexDigest('value')),
   grants: Type.Optional(Type.Array(Type.String(), { minItems: 1, ...rule('must be a non-empty array of grant names (client_credentials, password, refresh_token)') })),
+  // The SuiteCRM credential (SUITECRM_CREDENTIALS) this caller's requests are sent with.
+  suitecrm: Type.Optional(Type.String({ pattern: CREDENTIAL_NAME_PATTERN.source, ...rule('must name a SuiteCRM credential: 1-64 characters of letters, digits, \'.\', \'_\' or \'-\'') })),
 }, { additionalProperties: false });
 
 export type CallerEntry = Readonly<Record<string, unknown>> & {
@@ -100,6 +77,7 @@ export type CallerEntry = Readonly<Record<string, unknown>> & {
   readonly clientId?: string; readonly clientSecret?: string; readonly clientSecretFile?: string; readonly clientSecretSha256?: string;
   readonly username?: string; readonly password?: string; readonly passwordFile?: string; readonly passwordSha256?: string;
   readonly grants?: readonly string[];
+  readonly suitecrm?: string;
 };
 
 /** The fields a caller may have, for the "unknown field" message. */
@@ -112,12 +90,7 @@ const SNAKE_CASE_ALIASES: Readonly<Record<string, string>> = {
   password_file: 'passwordFile', password_sha256: 'passwordSha256', per_second: 'perSecond',
 };
 
-// No meta-schemas: the schema is ours and fixed (its tests would catch a malformed one), and they cost memory.
-const validateEntry = new Ajv({ allErrors: false, strict: false, meta: false, validateSchema: false }).compile(CallerEntry);
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+const validateEntry = compileSchema(CallerEntry);
 
 function withCamelCase(at: string, entry: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -129,41 +102,10 @@ function withCamelCase(at: string, entry: Record<string, unknown>): Record<strin
   return out;
 }
 
-/** `.allow[0].methods` for the instance path `/allow/0/methods`. */
-function fieldPath(segments: readonly string[]): string {
-  return segments.map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`)).join('');
-}
-
-/** The innermost schema on the path that states a rule, with the path up to it. */
-function ruleFor(segments: readonly string[]): { path: string; text: string } | undefined {
-  let schema: TSchema | undefined = CallerEntry;
-  let found: { path: string; text: string } | undefined;
-  for (let i = 0; i <= segments.length && schema !== undefined; i++) {
-    const text = (schema as { 'x-rule'?: string })['x-rule'];
-    if (text !== undefined) found = { path: fieldPath(segments.slice(0, i)), text };
-    const segment = segments[i];
-    if (segment === undefined) break;
-    const s = schema as { properties?: Record<string, TSchema>; items?: TSchema };
-    schema = /^\d+$/.test(segment) ? s.items : s.properties?.[segment];
-  }
-  return found;
-}
-
-function message(at: string, error: ErrorObject): string {
-  const segments = error.instancePath.split('/').filter(Boolean);
-  if (error.keyword === 'additionalProperties' && segments.length === 0) {
-    const name = String((error.params as { additionalProperty: string }).additionalProperty);
-    return `${at}: unknown field ${JSON.stringify(name)} (known: ${CALLER_FIELDS.join(', ')})`;
-  }
-  if (error.keyword === 'required') segments.push(String((error.params as { missingProperty: string }).missingProperty));
-  const found = ruleFor(segments);
-  return found === undefined ? `${at}${fieldPath(segments)} ${error.message ?? 'is not valid'}` : `${at}${found.path} ${found.text}`;
-}
-
 /** Validates one caller entry against the schema; returns it in the documented spelling. */
 export function validateCallerEntry(at: string, entry: unknown): CallerEntry {
   if (!isObject(entry)) throw new InvalidClientsError(`${at} must be an object`);
   const normalised = withCamelCase(at, entry);
-  if (!validateEntry(normalised)) throw new InvalidClientsError(message(at, validateEntry.errors?.[0] as ErrorObject));
+  if (!validateEntry(normalised)) throw new InvalidClientsError(schemaMessage(CallerEntry, at, validateEntry.errors?.[0] as ErrorObject));
   return normalised as CallerEntry;
 }

@@ -5,6 +5,8 @@
  */
 import { InvalidClientsError, validateCallerEntry, type CallerEntry } from './callers-schema.js';
 import { checkUniqueClientIds, parseOAuthCredentials, type OAuthCredentialSpec } from './oauth-credentials.js';
+import { parseSecretJson } from './json-schema.js';
+import { NAME_PATTERN, NAME_RULE } from './names.js';
 import { secretFileText, sha256 } from './secret-text.js';
 
 export { InvalidClientsError, sha256 };
@@ -33,10 +35,11 @@ export interface CallerSpec {
   readonly allow: readonly CallerRuleSpec[] | undefined;
   readonly rateLimit: RateLimitSpec | undefined;
   readonly bodyLimitBytes: number | undefined;
+  /** The SuiteCRM credential (SUITECRM_CREDENTIALS) named by `suitecrm`; undefined: `default`. */
+  readonly suitecrm: string | undefined;
 }
 
 export const MIN_KEY_LENGTH = 16;
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const METHOD_PATTERN = /^[A-Z]+$/;
 
 type FileReader = (path: string) => string;
@@ -79,7 +82,7 @@ function parseCaller(raw: unknown, index: number, nameFromKey: string | undefine
   const entry = validateCallerEntry(typeof named === 'string' && NAME_PATTERN.test(named) ? `caller ${JSON.stringify(named)}` : at, raw);
   const name = nameFromKey ?? entry.name;
   if (name === undefined || !NAME_PATTERN.test(name)) {
-    throw new InvalidClientsError(`${at}: name must be 1-64 characters of letters, digits, '.', '_' or '-'`);
+    throw new InvalidClientsError(`${at}: name must be ${NAME_RULE}`);
   }
   if (name === ANONYMOUS_CALLER) throw new InvalidClientsError(`${at}: the name "${ANONYMOUS_CALLER}" is reserved`);
   const where = `caller ${JSON.stringify(name)}`;
@@ -92,7 +95,7 @@ function parseCaller(raw: unknown, index: number, nameFromKey: string | undefine
   const oauth = parseOAuthCredentials(where, entry, readFile);
   const rateLimit = entry.rateLimit === undefined ? undefined
     : { perSecond: entry.rateLimit.perSecond, burst: entry.rateLimit.burst ?? Math.max(1, Math.ceil(entry.rateLimit.perSecond)) };
-  return { name, keyDigest: keyDigest(where, entry, readFile, oauth !== undefined), oauth, allow, rateLimit, bodyLimitBytes: entry.bodyLimitBytes };
+  return { name, keyDigest: keyDigest(where, entry, readFile, oauth !== undefined), oauth, allow, rateLimit, bodyLimitBytes: entry.bodyLimitBytes, suitecrm: entry.suitecrm };
 }
 
 /**
@@ -100,14 +103,7 @@ function parseCaller(raw: unknown, index: number, nameFromKey: string | undefine
  * Throws InvalidClientsError naming the caller and field; never includes a key or the raw text.
  */
 export function parseClients(text: string, readFile: FileReader): CallerSpec[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    // JSON.parse messages can quote the input, and the input holds keys: report the position only.
-    const position = /position (\d+)/.exec((err as Error).message)?.[1];
-    throw new InvalidClientsError(`is not valid JSON${position === undefined ? '' : ` (at character ${position})`}`);
-  }
+  const doc = parseSecretJson(text, (message) => new InvalidClientsError(message));
   const callers = Array.isArray(doc)
     ? doc.map((entry, i) => parseCaller(entry, i, undefined, readFile))
     : typeof doc === 'object' && doc !== null

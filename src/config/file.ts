@@ -14,9 +14,9 @@ const FILE_SUFFIX = '_FILE';
 
 /**
  * Settings whose value is JSON: in a config file they may be written as YAML/JSON structures
- * (e.g. PROXY_CLIENTS as a list of callers) and are handed to the loader as JSON text.
+ * (PROXY_CLIENTS as a list of callers, SUITECRM_CREDENTIALS as a mapping) and are handed to the loader as JSON text.
  */
-const JSON_SETTINGS: ReadonlySet<string> = new Set(['PROXY_CLIENTS']);
+const JSON_SETTINGS: ReadonlySet<string> = new Set(['PROXY_CLIENTS', 'SUITECRM_CREDENTIALS']);
 
 /** Keys a config file may hold: every setting and its `<NAME>_FILE` form (as in the environment). */
 function allowedKeys(): Map<string, SettingSpec> {

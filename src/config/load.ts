@@ -6,23 +6,22 @@ import { X509Certificate } from 'node:crypto';
 import { SettingError } from './callers-schema.js';
 import { decodeStoreKey } from './store-key.js';
 import { securityConfig, type SecurityConfig } from './security-settings.js';
-import type { GrantType, SettingName, TokenStoreKind } from './settings.js';
+import { checkCallerCredentials, credentialSettings } from './credential-settings.js';
+import type { SettingName, TokenStoreKind } from './settings.js';
+import type { SuiteCrmCredential } from './suitecrm-credentials.js';
 import { ConfigError, parseSettings, readText, required, type Env, type FileReader, type Parsed } from './values.js';
 
 // Callers import these from here, where the Config they describe is built.
 export { ConfigError, parseSettings, type Env, type FileReader };
+export type { SuiteCrmCredential };
 
 export interface Config {
   readonly suitecrmUrl: URL;
   /** Path part of SUITECRM_URL without a trailing slash ('' or e.g. '/legacy'), prefixed to every request. */
   readonly basePath: string;
   readonly tokenPath: string;
-  readonly grantType: GrantType;
-  readonly clientId: string;
-  readonly clientSecret: string;
-  readonly username: string | undefined;
-  readonly password: string | undefined;
-  readonly refreshToken: string | undefined;
+  /** The SuiteCRM identities tokens are requested for, `default` first when configured (issue #13). */
+  readonly credentials: readonly SuiteCrmCredential[];
   readonly tokenRequestFormat: 'form' | 'json';
   /** PEM text of SUITECRM_CA_FILE, read at start-up. */
   readonly suitecrmCa: string | undefined;
@@ -111,21 +110,6 @@ function suitecrmUrl(p: Map<SettingName, Parsed>): URL {
   return url;
 }
 
-/** The settings the configured grant needs, so a missing one fails now and not at the first token request. */
-function credentialSettings(p: Map<SettingName, Parsed>): Pick<Config, 'grantType' | 'clientId' | 'clientSecret'> {
-  const grantType = p.get('SUITECRM_GRANT_TYPE') as GrantType;
-  const clientId = required(p, 'SUITECRM_CLIENT_ID', 'for every grant');
-  const clientSecret = required(p, 'SUITECRM_CLIENT_SECRET', 'for every grant (SuiteCRM checks the secret on all grants)');
-  if (grantType === 'password') {
-    required(p, 'SUITECRM_USERNAME', 'when SUITECRM_GRANT_TYPE=password');
-    required(p, 'SUITECRM_PASSWORD', 'when SUITECRM_GRANT_TYPE=password');
-  }
-  if (grantType === 'refresh_token') {
-    required(p, 'SUITECRM_REFRESH_TOKEN', 'when SUITECRM_GRANT_TYPE=refresh_token');
-  }
-  return { grantType, clientId, clientSecret };
-}
-
 /** Verifying SuiteCRM with a private CA and not verifying it at all exclude each other. */
 function tlsSettings(p: Map<SettingName, Parsed>): { caFile: string | undefined; tlsInsecure: boolean } {
   const caFile = p.get('SUITECRM_CA_FILE') as string | undefined;
@@ -157,21 +141,17 @@ function securitySettings(p: Map<SettingName, Parsed>, readFile: FileReader): Se
 export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   const p = parseSettings(env, readFile);
   const url = suitecrmUrl(p);
-  const { grantType, clientId, clientSecret } = credentialSettings(p);
+  const credentials = credentialSettings(p, readFile);
   const { caFile, tlsInsecure } = tlsSettings(p);
   const seconds = (name: SettingName): number => Math.round((p.get(name) as number) * 1000);
   const { redisUrl, tokenStoreKey } = redisSettings(p);
   const security = securitySettings(p, readFile);
+  checkCallerCredentials(credentials, security);
   return Object.freeze({
     suitecrmUrl: url,
     basePath: url.pathname === '/' ? '' : url.pathname,
     tokenPath: p.get('SUITECRM_TOKEN_PATH') as string,
-    grantType,
-    clientId,
-    clientSecret,
-    username: p.get('SUITECRM_USERNAME') as string | undefined,
-    password: p.get('SUITECRM_PASSWORD') as string | undefined,
-    refreshToken: p.get('SUITECRM_REFRESH_TOKEN') as string | undefined,
+    credentials: Object.freeze(credentials.map((credential) => Object.freeze(credential))),
     tokenRequestFormat: p.get('SUITECRM_TOKEN_REQUEST_FORMAT') as 'form' | 'json',
     suitecrmCa: caFile === undefined ? undefined : readCaFile(caFile, readFile),
     suitecrmTlsInsecure: tlsInsecure,
@@ -204,4 +184,11 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
       maxLoginFailuresPerAddressPerMinute: p.get('LOCAL_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE') as number,
     }),
   });
+}
+
+/** The Config as one credential's token requests see it: the shared settings plus that credential's identity and secrets. */
+export type CredentialConfig = Config & SuiteCrmCredential;
+
+export function credentialConfig(config: Config, credential: SuiteCrmCredential): CredentialConfig {
+  return Object.freeze({ ...config, ...credential });
 }

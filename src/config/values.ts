@@ -126,7 +126,7 @@ export function parseSettings(env: Env, readFile: FileReader = readText): Map<Se
   return parsed;
 }
 
-export function required(parsed: Map<SettingName, Parsed>, name: SettingName, why: string): string {
+export function required(parsed: ReadonlyMap<SettingName, Parsed>, name: SettingName, why: string): string {
   const value = parsed.get(name);
   if (typeof value !== 'string' || value === '') throw new ConfigError(name, `is required ${why}`);
   return value;

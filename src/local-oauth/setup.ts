@@ -5,6 +5,7 @@
 import { sha256 } from '../config/secret-text.js';
 import type { Config } from '../config/load.js';
 import { ANONYMOUS_CALLER } from '../config/callers.js';
+import { DEFAULT_CREDENTIAL } from '../config/suitecrm-credentials.js';
 import { allowedGrants } from '../config/oauth-credentials.js';
 import { type OAuthCaller } from './client-registry.js';
 import { LiveClientRegistry } from './live-clients.js';
@@ -29,21 +30,25 @@ export interface LocalOAuth {
 /**
  * Callers with OAuth credentials. Without PROXY_CLIENTS every request is the caller "anonymous";
  * then a tool logs in with the credentials it already used against SuiteCRM, which are the
- * proxy's own (SUITECRM_CLIENT_ID/SECRET, and USERNAME/PASSWORD if set), so it needs no change.
+ * proxy's own `default` credential (SUITECRM_CLIENT_ID/SECRET, and USERNAME/PASSWORD if set),
+ * so it needs no change.
  */
 export function oauthCallers(config: Config): OAuthCaller[] {
   const { clients, defaultRateLimit } = config.security;
   if (clients !== undefined) {
     return clients.flatMap((spec) => (spec.oauth === undefined ? [] : [{ name: spec.name, oauth: spec.oauth, rateLimit: spec.rateLimit ?? defaultRateLimit }]));
   }
-  const hasUser = config.username !== undefined && config.password !== undefined;
+  // loadConfig made sure the anonymous caller has its credential.
+  const credential = config.credentials.find((c) => c.name === DEFAULT_CREDENTIAL);
+  if (credential === undefined) return [];
+  const hasUser = credential.username !== undefined && credential.password !== undefined;
   return [{
     name: ANONYMOUS_CALLER,
     oauth: {
-      clientId: config.clientId,
-      clientSecretDigest: sha256(config.clientSecret),
-      username: hasUser ? config.username : undefined,
-      passwordDigest: hasUser ? sha256(config.password ?? '') : undefined,
+      clientId: credential.clientId,
+      clientSecretDigest: sha256(credential.clientSecret),
+      username: hasUser ? credential.username : undefined,
+      passwordDigest: hasUser ? sha256(credential.password ?? '') : undefined,
       grants: allowedGrants(ANONYMOUS_CALLER, hasUser, undefined),
     },
     rateLimit: defaultRateLimit,

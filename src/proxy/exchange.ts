@@ -1,7 +1,8 @@
 /**
- * The record of one proxied request on its way through the undici interceptors: which token it
- * carried, whether it waited for one or was replayed, how long SuiteCRM took. The route creates
- * it; the interceptors fill it in; the request log line and the metrics read it.
+ * The record of one proxied request on its way through the undici interceptors: the SuiteCRM
+ * credential whose tokens it may carry, which token it carried, whether it waited for one or was
+ * replayed, how long SuiteCRM took. The route creates it from the caller; the interceptors fill
+ * it in; the request log line and the metrics read it.
  *
  * It travels as a symbol-keyed property of the upstream headers object, because that object is
  * the only thing @fastify/reply-from hands from its `rewriteRequestHeaders` hook to the
@@ -9,7 +10,7 @@
  * string keys, so the record is never sent). test/proxy/forwarding-options.test.ts guards that path.
  */
 import type { Dispatcher } from 'undici';
-import type { CachedToken } from '../suitecrm-token/token.js';
+import type { CachedToken, TokenSource } from '../suitecrm-token/token.js';
 
 /** What happened to a request on its way, for the request log line and metrics. */
 export interface ForwardOutcome {
@@ -20,6 +21,10 @@ export interface ForwardOutcome {
 }
 
 export interface Exchange extends ForwardOutcome {
+  /** The SuiteCRM credential of the request's caller: its name (for the log line) and its tokens. */
+  readonly credential: string;
+  /** Where every attempt of this request, the replay included, takes its token: never another credential's. */
+  readonly tokens: TokenSource;
   /** The token the current attempt carries (set by the token injection). */
   token: CachedToken | undefined;
   /** performance.now() when the current attempt was handed to the connection pool. */
@@ -30,8 +35,8 @@ const EXCHANGE = Symbol('suitecrm-auth-proxy.exchange');
 
 type HeadersWithExchange = Record<string, string | string[]> & { [EXCHANGE]?: Exchange };
 
-export function newExchange(): Exchange {
-  return { replayed: false, tokenWaited: false, upstreamMs: -1, token: undefined, sentAt: 0 };
+export function newExchange(credential: string, tokens: TokenSource): Exchange {
+  return { credential, tokens, replayed: false, tokenWaited: false, upstreamMs: -1, token: undefined, sentAt: 0 };
 }
 
 export function attachExchange(headers: Record<string, string | string[]>, exchange: Exchange): Record<string, string | string[]> {

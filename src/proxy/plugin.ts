@@ -20,7 +20,9 @@ import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
+import { DEFAULT_CREDENTIAL } from '../config/suitecrm-credentials.js';
 import { ProxyError, upstreamError } from '../errors.js';
+import type { TokenSources } from '../suitecrm-token/token.js';
 import { registerPassThroughBodies, type ProxyBody } from './body.js';
 import { attachExchange, newExchange, type Exchange } from './exchange.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
@@ -37,6 +39,8 @@ declare module 'fastify' {
 export interface ProxyPluginOptions {
   /** The pool to SuiteCRM with the token, replay and stale-socket interceptors composed on it. */
   readonly dispatcher: Dispatcher;
+  /** Every SuiteCRM credential's tokens; a request gets its caller's. */
+  readonly tokens: TokenSources;
   /** SUITECRM_URL: origin and base path (e.g. `/legacy`), kept on every request path. */
   readonly upstreamUrl: URL;
   /** UPSTREAM_TIMEOUT_SECONDS, read per request: a configuration reload may change it. */
@@ -90,7 +94,15 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
         done(new ProxyError('BAD_REQUEST', 'the request target must be a path starting with /'));
         return;
       }
-      request.proxyOutcome = newExchange();
+      // The caller's credential, chosen here once: every attempt of this request takes its tokens.
+      const credential = request.callerInfo?.credential ?? DEFAULT_CREDENTIAL;
+      const tokens = opts.tokens.source(credential);
+      if (tokens === undefined) {
+        // Only between a reload that removed the credential and a request authenticated before it.
+        done(new ProxyError('TOKEN_UNAVAILABLE', `the SuiteCRM credential ${JSON.stringify(credential)} is no longer configured; send the request again`, { retryAfterSeconds: 1 }));
+        return;
+      }
+      request.proxyOutcome = newExchange(credential, tokens);
       done();
     },
     handler(request, reply, dest, replyOptions) {

@@ -1,7 +1,7 @@
 /**
  * undici interceptor: when SuiteCRM answers 401 to a request that carried the current token, the
  * token is dropped and the request is sent once more, through the token injection below, with
- * the token that comes next. The 401 (headers and body) never reaches the caller when the
+ * the token that comes next for the same credential (the exchange's, so never another's). The 401 (headers and body) never reaches the caller when the
  * replay goes ahead; its body bytes are the same (a body is replayable only when it is held as
  * bytes: up to REPLAY_BODY_LIMIT_BYTES). A replay that gets 401 too goes back to the caller and
  * arms the 401 loop guard. Same shape as undici's own redirect handler: swallow, re-dispatch.
@@ -10,7 +10,6 @@
  * is passed back.
  */
 import type { Dispatcher } from 'undici';
-import type { TokenSource } from '../suitecrm-token/token.js';
 import { exchangeOf, isReplayableBody, type Exchange } from './exchange.js';
 
 class ReplayOn401Handler implements Dispatcher.DispatchHandler {
@@ -21,7 +20,6 @@ class ReplayOn401Handler implements Dispatcher.DispatchHandler {
     private readonly dispatch: Dispatcher['dispatch'],
     private readonly opts: Dispatcher.DispatchOptions,
     private readonly handler: Dispatcher.DispatchHandler,
-    private readonly tokens: TokenSource,
     private readonly exchange: Exchange,
   ) {}
 
@@ -34,7 +32,8 @@ class ReplayOn401Handler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
-    const { exchange, tokens } = this;
+    const exchange = this.exchange;
+    const tokens = exchange.tokens;
     const token = exchange.token;
     if (statusCode === 401 && token !== undefined) {
       if (exchange.replayed) tokens.replayRejected(token);
@@ -73,11 +72,11 @@ class ReplayOn401Handler implements Dispatcher.DispatchHandler {
   }
 }
 
-export function replayOn401(tokens: TokenSource): Dispatcher.DispatcherComposeInterceptor {
+export function replayOn401(): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
     const exchange = exchangeOf(opts);
     // Requests that did not come through the proxy route carry no token of ours to replay.
     if (exchange === undefined) return dispatch(opts, handler);
-    return dispatch(opts, new ReplayOn401Handler(dispatch, opts, handler, tokens, exchange));
+    return dispatch(opts, new ReplayOn401Handler(dispatch, opts, handler, exchange));
   };
 }

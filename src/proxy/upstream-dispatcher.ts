@@ -5,20 +5,21 @@
  *   replay on 401  ->  inject the token  ->  retry a stale socket  ->  pool
  *
  * The replay sits outside the injection so its second attempt gets the next token; the stale
- * retry sits inside it so a retry keeps the token of its attempt.
+ * retry sits inside it so a retry keeps the token of its attempt. Both token steps take the
+ * tokens of the request's own credential from its exchange (exchange.ts), so one dispatcher
+ * serves every credential.
  */
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import type { TokenSource } from '../suitecrm-token/token.js';
 import type { UpstreamConnections } from '../upstream/pools.js';
 import { injectToken } from './inject-token.js';
 import { replayOn401 } from './replay-on-401.js';
 import { retryStaleSocket } from './stale-socket-retry.js';
 
-export function suitecrmDispatcher(connections: UpstreamConnections, tokens: TokenSource, log?: Logger): Dispatcher {
+export function suitecrmDispatcher(connections: UpstreamConnections, log?: Logger): Dispatcher {
   return connections.api.compose(
     retryStaleSocket(connections.fresh, log),
-    injectToken(tokens),
-    replayOn401(tokens),
+    injectToken(),
+    replayOn401(),
   );
 }

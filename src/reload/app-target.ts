@@ -24,6 +24,8 @@ export interface AppReloadParts {
   readonly metrics: ProxyMetrics;
   /** UPSTREAM_TIMEOUT_SECONDS as the proxy route reads it per request. */
   readonly upstreamTimeout: { ms: number };
+  /** A worker's token sources learn which credentials the new configuration has. */
+  readonly followCredentials?: (next: Config) => void;
 }
 
 export class AppReload implements ReloadTarget {
@@ -45,6 +47,7 @@ export class AppReload implements ReloadTarget {
         app.server.headersTimeout = next.security.headersTimeoutMs;
         app.server.requestTimeout = next.security.requestTimeoutMs;
         this.parts.upstreamTimeout.ms = next.upstreamTimeoutMs;
+        this.parts.followCredentials?.(next);
       },
       abort: async () => undefined,
     };

@@ -1,15 +1,15 @@
 /**
- * The TokenSource of a process that owns its token (a single process, or the PROXY_WORKERS
- * primary), delegating to the TokenManager of the current credential. A reload that changes
- * only secrets hands them to the running manager; one that names another client, user or grant
- * builds a new manager, obtains its first token, and only then swaps it in and closes the old
- * one, so callers never wait for a token because of a reload.
+ * The TokenSource of one SuiteCRM credential in a process that owns its tokens (a single
+ * process, or the PROXY_WORKERS primary), delegating to the credential's current TokenManager.
+ * A reload that changes only its secrets hands them to the running manager; one that names
+ * another client, user or grant builds a new manager, obtains its first token, and only then
+ * swaps it in and closes the old one, so callers never wait for a token because of a reload.
  */
-import type { Config } from '../config/load.js';
+import type { CredentialConfig } from '../config/load.js';
+import { credentialField } from '../config/suitecrm-credentials.js';
 import { LiveCredential } from '../suitecrm-token/live-credential.js';
 import type { OwnedTokenManager } from '../suitecrm-token/token-manager-factory.js';
 import type { CachedToken, RenewReason, Token, TokenSource, TokenStatus } from '../suitecrm-token/token.js';
-import type { ConfigDiff } from './diff.js';
 import { ReloadApplyError, type PreparedChange } from './target.js';
 
 /** Builds the manager of one credential; `isCurrent` tells its hooks whether it still serves. */
@@ -21,7 +21,7 @@ export class CredentialSwitch implements TokenSource {
   /** Re-reads the configuration after a rejection; set by whoever runs reloads. */
   private reread: (() => Promise<void>) | undefined;
 
-  constructor(config: Config, private readonly build: ManagerBuilder) {
+  constructor(config: CredentialConfig, private readonly build: ManagerBuilder) {
     this.credential = new LiveCredential(config);
     const credential = this.credential;
     this.owned = build(credential, () => this.credential === credential);
@@ -62,19 +62,18 @@ export class CredentialSwitch implements TokenSource {
     return this.owned.tokens.status();
   }
 
-  /** Prepares the credential part of a reload; a new credential's first token is obtained here. */
-  async prepare(next: Config, diff: ConfigDiff): Promise<PreparedChange> {
-    // Same credential: new secrets, timeouts and retry settings are read by the running manager.
-    if (diff.credential !== 'identity') return { commit: () => this.credential.update(next), abort: async () => undefined };
+  /** Prepares this credential's part of a reload; with a new identity its first token is obtained here. */
+  async prepare(next: CredentialConfig, identityChanged: boolean): Promise<PreparedChange> {
+    // Same identity: new secrets, timeouts and retry settings are read by the running manager.
+    if (!identityChanged) return { commit: () => this.credential.update(next), abort: async () => undefined };
     const credential = new LiveCredential(next);
     const owned = this.build(credential, () => this.credential === credential);
     try {
       await owned.tokens.get('cold');
     } catch (err) {
       await owned.close();
-      const setting = diff.changed.find((name) => name.startsWith('SUITECRM_')) ?? 'SUITECRM_CLIENT_ID';
       const code = (err as { code?: string }).code ?? 'TOKEN_UNAVAILABLE';
-      throw new ReloadApplyError(setting, `the new SuiteCRM credential obtained no token (${code}); the running one stays in use`);
+      throw new ReloadApplyError(credentialField(next, 'clientId'), `the new SuiteCRM credential ${JSON.stringify(next.name)} obtained no token (${code}); the running one stays in use`);
     }
     return {
       commit: () => {

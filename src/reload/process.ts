@@ -5,7 +5,7 @@
  */
 import type { FastifyBaseLogger as Logger } from 'fastify';
 import type { FileReader } from '../config/load.js';
-import type { CredentialSwitch } from './credential-switch.js';
+import type { CredentialSet } from './credential-set.js';
 import { Reloader, type ReloadResult } from './reloader.js';
 import { readSnapshot, type ConfigSnapshot, type ConfigSource } from './snapshot.js';
 import type { ReloadTarget } from './target.js';
@@ -17,8 +17,8 @@ export interface ReloadingOptions {
   readonly targets: readonly ReloadTarget[];
   readonly logger: Logger;
   readonly readFile: FileReader;
-  /** The credential whose rejection re-reads the secret files once. */
-  readonly credentials?: CredentialSwitch;
+  /** The credentials whose rejection re-reads the secret files once. */
+  readonly credentials?: CredentialSet;
   /** After every attempted reload (metrics, readiness, workers). */
   readonly onResult?: (result: ReloadResult) => void;
 }

@@ -8,6 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import { ProxyError } from '../errors.js';
 import type { LocalTokenResolver } from './local-tokens.js';
 import { ANONYMOUS_CALLER, type CallerSpec } from '../config/callers.js';
+import { credentialOf } from '../config/credential-settings.js';
 import { CallerRegistry, presentedKey } from './caller-registry.js';
 import { compileCaller, type CompiledCaller } from './rules.js';
 
@@ -16,9 +17,11 @@ export interface Caller {
   /** Undefined for anonymous callers: only the global rules apply. */
   readonly rules: CompiledCaller | undefined;
   readonly spec: CallerSpec | undefined;
+  /** The SuiteCRM credential its requests are sent with (`suitecrm` in PROXY_CLIENTS, else `default`). */
+  readonly credential: string;
 }
 
-export const ANONYMOUS: Caller = Object.freeze({ name: ANONYMOUS_CALLER, rules: undefined, spec: undefined });
+export const ANONYMOUS: Caller = Object.freeze({ name: ANONYMOUS_CALLER, rules: undefined, spec: undefined, credential: credentialOf(undefined) });
 
 export class Authenticator {
   private readonly registry: CallerRegistry | undefined;
@@ -31,7 +34,7 @@ export class Authenticator {
     private readonly localTokens?: LocalTokenResolver,
   ) {
     this.registry = clients === undefined ? undefined : new CallerRegistry(clients);
-    this.compiled = new Map((clients ?? []).map((spec) => [spec.name, { name: spec.name, rules: compileCaller(spec), spec }]));
+    this.compiled = new Map((clients ?? []).map((spec) => [spec.name, { name: spec.name, rules: compileCaller(spec), spec, credential: credentialOf(spec) }]));
   }
 
   /** Returns the caller or throws UNAUTHENTICATED (401), or SuiteCRM's 401 for a stale local token. */

@@ -5,6 +5,7 @@
  */
 import { request, type Dispatcher } from 'undici';
 import type { GrantType } from '../config/settings.js';
+import { detailFor, type SuiteCrmCredential } from '../config/suitecrm-credentials.js';
 import { isTlsVerifyCode, networkErrorCode, tlsVerifyHint } from '../errors.js';
 
 export interface Token {
@@ -41,6 +42,12 @@ export class TokenRequestError extends Error {
     super(`token request failed (${failureClass}: ${reason}): ${detail}`);
     this.name = 'TokenRequestError';
   }
+}
+
+/** The error as one credential's: its detail names the credential and points at its own fields. */
+export function asCredentialError(err: unknown, credential: Pick<SuiteCrmCredential, 'name' | 'fromSettings'> | undefined): unknown {
+  if (credential === undefined || !(err instanceof TokenRequestError)) return err;
+  return new TokenRequestError(err.failureClass, err.reason, detailFor(credential, err.detail), err.status);
 }
 
 export interface GrantSettings {

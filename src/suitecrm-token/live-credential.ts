@@ -1,11 +1,11 @@
 /**
- * The settings one TokenManager requests tokens with. Its secrets (client secret, password) and
+ * The settings one TokenManager requests tokens with: the shared settings and one credential. Its secrets (client secret, password) and
  * request options may be replaced while it runs: a rotated secret is used from the next token
  * request, and the token in hand stays in use until then. Settings that name another token
  * (client id, user, grant) get a TokenManager of their own instead (src/reload/credential-switch.ts).
  */
 import type { Dispatcher } from 'undici';
-import type { Config } from '../config/load.js';
+import type { CredentialConfig } from '../config/load.js';
 import { requestToken, TokenRequestError, type GrantRequest, type Token } from './grant.js';
 
 export class LiveCredential {
@@ -16,14 +16,14 @@ export class LiveCredential {
    */
   reread: (() => Promise<void>) | undefined;
 
-  constructor(private settings: Config) {}
+  constructor(private settings: CredentialConfig) {}
 
-  get current(): Config {
+  get current(): CredentialConfig {
     return this.settings;
   }
 
   /** New secrets and request options for the same credential. */
-  update(settings: Config): void {
+  update(settings: CredentialConfig): void {
     this.settings = settings;
   }
 }

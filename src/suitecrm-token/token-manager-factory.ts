@@ -1,10 +1,12 @@
 /**
- * The TokenManager of the configured credential with its own connection pool to the token
- * endpoint: built by buildApp in a single process, and by the primary under PROXY_WORKERS.
+ * The TokenManager of one SuiteCRM credential with its own connection pool to the token
+ * endpoint: built per credential by buildApp in a single process, and by the primary under
+ * PROXY_WORKERS.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Config } from '../config/load.js';
+import type { CredentialConfig } from '../config/load.js';
+import { DEFAULT_CREDENTIAL } from '../config/suitecrm-credentials.js';
 import { tokenPool as newTokenPool } from '../upstream/pools.js';
 import { LiveCredential, requestWithReread } from './live-credential.js';
 import { tokenStoreFor } from './store-factory.js';
@@ -17,16 +19,23 @@ export interface OwnedTokenManager {
   close(): Promise<void>;
 }
 
-/** One token per configured credential: the key identifies the credential without holding a secret. */
-export function credentialKey(config: Config): string {
-  return createHash('sha256')
-    .update([config.suitecrmUrl.href, config.tokenPath, config.grantType, config.clientId, config.username ?? ''].join('\n'))
-    .digest('hex');
+/**
+ * One token per configured credential: the key identifies the credential without holding a
+ * secret. It also keys the credential's records in the shared token store, so a named credential
+ * adds its name (two refresh_token credentials of one client are different users); `default`
+ * keeps the key of releases before named credentials, so a fleet can be upgraded one replica at a time.
+ */
+export function credentialKey(config: CredentialConfig): string {
+  const parts = [config.suitecrmUrl.href, config.tokenPath, config.grantType, config.clientId, config.username ?? ''];
+  if (config.name !== DEFAULT_CREDENTIAL) parts.push(config.name);
+  return createHash('sha256').update(parts.join('\n')).digest('hex');
 }
 
-export function createTokenManager(settings: Config | LiveCredential, logger: Logger, options: { now?: () => number; hooks?: Partial<TokenHooks> } = {}): OwnedTokenManager {
+export function createTokenManager(settings: CredentialConfig | LiveCredential, parentLogger: Logger, options: { now?: () => number; hooks?: Partial<TokenHooks> } = {}): OwnedTokenManager {
   const credential = settings instanceof LiveCredential ? settings : new LiveCredential(settings);
   const config = credential.current;
+  // Every token line names its credential.
+  const logger = parentLogger.child({ credential: config.name });
   const tokenPool = newTokenPool(config);
   const key = credentialKey(config);
   const store = tokenStoreFor(config, key, logger, options.now);
@@ -39,6 +48,7 @@ export function createTokenManager(settings: Config | LiveCredential, logger: Lo
     get tokenRetryMaxMs() { return credential.current.tokenRetryMaxMs; },
     get credentialsRetryMs() { return credential.current.credentialsRetryMs; },
     credentialKey: key,
+    credential: { name: config.name, fromSettings: config.fromSettings },
     logger,
     now: options.now,
     hooks: options.hooks,

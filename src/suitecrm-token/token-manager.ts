@@ -17,7 +17,8 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { GrantType } from '../config/settings.js';
 import { ProxyError } from '../errors.js';
-import { TokenRequestError, type GrantRequest } from './grant.js';
+import type { SuiteCrmCredential } from '../config/suitecrm-credentials.js';
+import { asCredentialError, TokenRequestError, type GrantRequest } from './grant.js';
 import { ReauthGuard } from './reauth-guard.js';
 import { RefreshTokens } from './refresh-tokens.js';
 import { RenewalPolicy } from './renewal-policy.js';
@@ -36,6 +37,8 @@ export interface TokenManagerOptions {
   readonly logger: Logger;
   /** Cache key: one token per configured credential. */
   readonly credentialKey: string;
+  /** The credential's name, for error details that say which credential failed. */
+  readonly credential?: Pick<SuiteCrmCredential, 'name' | 'fromSettings'>;
   readonly now?: () => number;
   readonly random?: () => number;
   readonly hooks?: Partial<TokenHooks>;
@@ -237,8 +240,8 @@ export class TokenManager implements TokenSource {
         this.refreshTokens.rejected();
         if (this.refreshTokens.next !== undefined) return this.grantOnce(reason);
         if (this.opts.grantType === 'refresh_token') {
-          throw new TokenRequestError('rejected', err.reason,
-            'SuiteCRM rejected the refresh token and the refresh_token grant has nothing to fall back to; supply a new SUITECRM_REFRESH_TOKEN or use SUITECRM_GRANT_TYPE=password', err.status);
+          throw asCredentialError(new TokenRequestError('rejected', err.reason,
+            'SuiteCRM rejected the refresh token and the refresh_token grant has nothing to fall back to; supply a new SUITECRM_REFRESH_TOKEN or use SUITECRM_GRANT_TYPE=password', err.status), this.opts.credential);
         }
       }
     }
@@ -251,7 +254,8 @@ export class TokenManager implements TokenSource {
       const token = await this.opts.fetchToken(request);
       this.opts.hooks?.tokenRequest?.(request.grant, 'success', this.now() - started);
       return token;
-    } catch (err) {
+    } catch (raw) {
+      const err = asCredentialError(raw, this.opts.credential);
       const failureClass = err instanceof TokenRequestError ? err.failureClass : 'transient';
       this.opts.hooks?.tokenRequest?.(request.grant, failureClass, this.now() - started);
       this.log.warn({

@@ -50,6 +50,18 @@ export interface TokenSource {
   status(): TokenStatus;
 }
 
+/**
+ * The token of each configured SuiteCRM credential, by name (issue #13): the proxy route picks
+ * the caller's, readiness and metrics walk them all. A request only ever carries a token of the
+ * TokenSource it was handed, so one credential's renewal, 401 or failure never touches another's.
+ */
+export interface TokenSources {
+  /** The credential's TokenSource; undefined for a name that is not (or no longer) configured. */
+  source(credential: string): TokenSource | undefined;
+  /** The configured credentials' names, `default` first when it is configured. */
+  names(): readonly string[];
+}
+
 /** Callbacks for metrics; all optional. */
 export interface TokenHooks {
   tokenRequest(grant: GrantType, outcome: 'success' | FailureClass, durationMs: number): void;

@@ -10,6 +10,9 @@ import { parseExposition } from '../support/prometheus-text.js';
 import { CC_ENV, startProxy } from '../support/proxy-harness.js';
 import { until } from '../support/wait.js';
 
+/** Token metrics carry the SuiteCRM credential; these tests use the one named default. */
+const D = { credential: 'default' };
+
 test('metrics after a scripted run match what clients saw and what SuiteCRM recorded', async (t) => {
   const fake = await startFakeSuiteCrm();
   t.after(() => fake.close());
@@ -58,7 +61,7 @@ test('metrics after a scripted run match what clients saw and what SuiteCRM reco
   const issuedBefore = fake.grantsIssued();
   clock.now += 3_540_000;
   assert.equal((await send('GET', '/Api/V8/module/Accounts')).status, 200);
-  await until('the refresh-ahead token', () => fake.grantsIssued() === issuedBefore + 1 && !app.tokens.status().renewing);
+  await until('the refresh-ahead token', () => fake.grantsIssued() === issuedBefore + 1 && !app.tokens.source('default')?.status().renewing);
 
   // In flight: one request held by a slow SuiteCRM.
   fake.faults.apiDelayMs = 3000;
@@ -93,16 +96,16 @@ test('metrics after a scripted run match what clients saw and what SuiteCRM reco
   assert.equal(m.value('suitecrm_proxy_replays_total', { outcome: 'success' }), 1);
   assert.equal(m.value('suitecrm_proxy_replays_total', { outcome: 'rejected' }), 1);
   assert.equal(m.value('suitecrm_proxy_replays_total', { outcome: 'failed' }), 1);
-  assert.equal(m.value('suitecrm_proxy_token_invalidations_total'), 3);
-  assert.equal(m.value('suitecrm_proxy_token_refreshes_ahead_total'), 1);
+  assert.equal(m.value('suitecrm_proxy_token_invalidations_total', D), 3);
+  assert.equal(m.value('suitecrm_proxy_token_refreshes_ahead_total', D), 1);
 
   assert.equal(m.sum('suitecrm_proxy_token_requests_total'), fake.tokenRequestCount());
-  assert.equal(m.value('suitecrm_proxy_token_requests_total', { grant: 'client_credentials', outcome: 'success' }), fake.grantsIssued());
-  assert.equal(m.value('suitecrm_proxy_token_requests_total', { grant: 'client_credentials', outcome: 'transient' }),
+  assert.equal(m.value('suitecrm_proxy_token_requests_total', { grant: 'client_credentials', outcome: 'success', ...D }), fake.grantsIssued());
+  assert.equal(m.value('suitecrm_proxy_token_requests_total', { grant: 'client_credentials', outcome: 'transient', ...D }),
     fake.tokenRequests.filter((r) => r.status >= 500).length);
-  assert.equal(m.value('suitecrm_proxy_token_request_duration_seconds_count', { grant: 'client_credentials' }), fake.tokenRequestCount());
+  assert.equal(m.value('suitecrm_proxy_token_request_duration_seconds_count', { grant: 'client_credentials', ...D }), fake.tokenRequestCount());
 
-  const expiresIn = m.value('suitecrm_proxy_token_expires_in_seconds');
+  const expiresIn = m.value('suitecrm_proxy_token_expires_in_seconds', D);
   assert.ok(expiresIn > 3500 && expiresIn <= 3600, `token expires in ${expiresIn} s`);
   assert.equal(m.value('suitecrm_proxy_requests_in_flight'), 0);
 
@@ -128,7 +131,7 @@ test('each app has its own registry', async (t) => {
   const two = parseExposition(await (await fetch(`${second.url}/_proxy/metrics`)).text());
   assert.equal(one.value('suitecrm_proxy_requests_total', { method: 'GET', status_class: '2xx', caller: 'anonymous' }), 1);
   assert.equal(two.sum('suitecrm_proxy_requests_total'), 0);
-  assert.equal(two.value('suitecrm_proxy_token_expires_in_seconds'), 0, 'no token yet');
+  assert.equal(two.value('suitecrm_proxy_token_expires_in_seconds', D), 0, 'no token yet');
 });
 
 test('methods outside the proxied set are counted as other', async (t) => {

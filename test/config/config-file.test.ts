@@ -110,5 +110,5 @@ test('values from a file are validated with the same messages as env vars', () =
   });
   const fixed = loadConfig({ ...env, PROXY_PORT: '8090' }, files);
   assert.equal(fixed.port, 8090);
-  assert.equal(fixed.clientSecret, SECRET);
+  assert.equal(fixed.credentials[0]?.clientSecret, SECRET);
 });

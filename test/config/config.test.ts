@@ -17,7 +17,8 @@ test('defaults', () => {
   assert.equal(c.suitecrmUrl.href, 'https://crm.example.com/');
   assert.equal(c.basePath, '');
   assert.equal(c.tokenPath, '/Api/access_token');
-  assert.equal(c.grantType, 'client_credentials');
+  assert.equal(c.credentials[0]?.grantType, 'client_credentials');
+  assert.equal(c.credentials[0]?.name, 'default');
   assert.equal(c.host, '127.0.0.1');
   assert.equal(c.port, 8080);
   assert.equal(c.refreshMarginMs, 60_000);
@@ -54,7 +55,7 @@ test('every bad setting is named', () => {
 test('secrets come from <NAME>_FILE, trimmed of the final newline', () => {
   const env = { SUITECRM_URL: 'http://crm', SUITECRM_CLIENT_ID: 'id', SUITECRM_CLIENT_SECRET_FILE: '/run/secrets/s' };
   const c = loadConfig(env, (path) => (path === '/run/secrets/s' ? 'from-file\n' : ''));
-  assert.equal(c.clientSecret, 'from-file');
+  assert.equal(c.credentials[0]?.clientSecret, 'from-file');
 });
 
 test('a missing secret file or a double definition is named', () => {

@@ -63,8 +63,8 @@ function scriptedTokens(initial: CachedToken | undefined, fail?: ProxyError) {
   return { source, calls };
 }
 
-function proxied(headers: Record<string, string> = {}) {
-  const exchange = newExchange();
+function proxied(source: TokenSource, headers: Record<string, string> = {}) {
+  const exchange = newExchange('default', source);
   return { exchange, headers: attachExchange({ ...headers }, exchange) };
 }
 
@@ -73,8 +73,8 @@ test('inject: the cached token goes on the request synchronously; the exchange r
   const { source, calls } = scriptedTokens(token(1));
   const pool = new Pool(server.url);
   t.after(() => pool.close());
-  const { exchange, headers } = proxied({ authorization: 'Bearer caller' });
-  const res = await pool.compose(injectToken(source)).request({ method: 'GET', path: '/', headers });
+  const { exchange, headers } = proxied(source, { authorization: 'Bearer caller' });
+  const res = await pool.compose(injectToken()).request({ method: 'GET', path: '/', headers });
   await res.body.text();
   assert.equal(server.seen[0]?.authorization, 'Bearer t1');
   assert.equal(exchange.token?.accessToken, 't1');
@@ -87,14 +87,14 @@ test('inject: with no token the request waits for one; a failure reaches the cal
   const pool = new Pool(server.url);
   t.after(() => pool.close());
   const cold = scriptedTokens(undefined);
-  const { exchange, headers } = proxied();
-  await (await pool.compose(injectToken(cold.source)).request({ method: 'GET', path: '/', headers })).body.text();
+  const { exchange, headers } = proxied(cold.source);
+  await (await pool.compose(injectToken()).request({ method: 'GET', path: '/', headers })).body.text();
   assert.equal(server.seen[0]?.authorization, 'Bearer t1');
   assert.equal(exchange.tokenWaited, true);
   assert.deepEqual(cold.calls.get, ['cold']);
 
   const down = scriptedTokens(undefined, new ProxyError('TOKEN_UNAVAILABLE', 'token endpoint down'));
-  await assert.rejects(pool.compose(injectToken(down.source)).request({ method: 'GET', path: '/', headers: proxied().headers }),
+  await assert.rejects(pool.compose(injectToken()).request({ method: 'GET', path: '/', headers: proxied(down.source).headers }),
     (err: unknown) => err instanceof ProxyError && err.code === 'TOKEN_UNAVAILABLE');
   assert.equal(server.seen.length, 1, 'nothing sent without a token');
 });
@@ -107,9 +107,9 @@ test('replay: a 401 for the current token is replayed once with the next token, 
   const pool = new Pool(server.url);
   t.after(() => pool.close());
   const { source, calls } = scriptedTokens(token(1));
-  const { exchange, headers } = proxied({ 'content-type': 'application/json' });
+  const { exchange, headers } = proxied(source, { 'content-type': 'application/json' });
   const body = Buffer.from('{"a": 1}');
-  const res = await pool.compose(injectToken(source), replayOn401(source)).request({ method: 'POST', path: '/', headers, body });
+  const res = await pool.compose(injectToken(), replayOn401()).request({ method: 'POST', path: '/', headers, body });
   assert.equal(res.statusCode, 200);
   assert.equal(await res.body.text(), 'applied');
   assert.deepEqual(server.seen.map((s) => s.authorization), ['Bearer t1', 'Bearer t2']);
@@ -125,7 +125,7 @@ test('replay: a second 401 goes back to the caller and arms the loop guard', asy
   const pool = new Pool(server.url);
   t.after(() => pool.close());
   const { source, calls } = scriptedTokens(token(1));
-  const res = await pool.compose(injectToken(source), replayOn401(source)).request({ method: 'GET', path: '/', headers: proxied().headers });
+  const res = await pool.compose(injectToken(), replayOn401()).request({ method: 'GET', path: '/', headers: proxied(source).headers });
   assert.equal(res.statusCode, 401);
   assert.equal(await res.body.text(), 'no');
   assert.equal(server.seen.length, 2);
@@ -137,8 +137,8 @@ test('replay: a streamed body is never replayed, but its rejected token is still
   const pool = new Pool(server.url);
   t.after(() => pool.close());
   const { source, calls } = scriptedTokens(token(1));
-  const res = await pool.compose(injectToken(source), replayOn401(source)).request({
-    method: 'POST', path: '/', headers: proxied().headers, body: Readable.from([Buffer.from('big')]),
+  const res = await pool.compose(injectToken(), replayOn401()).request({
+    method: 'POST', path: '/', headers: proxied(source).headers, body: Readable.from([Buffer.from('big')]),
   });
   assert.equal(res.statusCode, 401);
   await res.body.text();

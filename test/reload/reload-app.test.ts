@@ -80,19 +80,19 @@ test('a new client id obtains its token before the old one is dropped; one that 
   const { proxy, reloader, configPath } = await reloadable('identity', { SUITECRM_CLIENT_ID: 'cc-client', SUITECRM_CLIENT_SECRET: 'cc-secret-S3cr3t!' });
   try {
     assert.equal(await get(proxy.url), 200);
-    const old = proxy.app.tokens.current();
+    const old = proxy.app.tokens.source('default')?.current();
     writeFileSync(configPath, 'SUITECRM_CLIENT_ID: cc-client-2\nSUITECRM_CLIENT_SECRET: cc-two-secret-Vb4Nq8\n');
     const result = await reloader.reload('SIGHUP');
     assert.equal(result.outcome, 'success');
     // The swap happened with a token in hand: no request waits for one.
-    const fresh = proxy.app.tokens.current();
+    const fresh = proxy.app.tokens.source('default')?.current();
     assert.ok(fresh !== undefined && fresh.accessToken !== old?.accessToken);
     assert.equal(crm.tokenRequests.at(-1)?.body.client_id, 'cc-client-2');
     assert.equal(await get(proxy.url), 200);
 
     writeFileSync(configPath, 'SUITECRM_CLIENT_ID: no-such-client\nSUITECRM_CLIENT_SECRET: cc-two-secret-Vb4Nq8\n');
     assert.deepEqual(await reloader.reload('SIGHUP'), { outcome: 'failed', setting: 'SUITECRM_CLIENT_ID' });
-    assert.equal(proxy.app.tokens.current()?.accessToken, fresh.accessToken);
+    assert.equal(proxy.app.tokens.source('default')?.current()?.accessToken, fresh.accessToken);
     assert.equal(await get(proxy.url), 200);
     assert.equal(proxy.logEvents('config_reload_failed')[0]?.setting, 'SUITECRM_CLIENT_ID');
   } finally {

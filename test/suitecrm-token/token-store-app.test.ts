@@ -38,8 +38,8 @@ test('Redis down at start-up: the proxy serves alone; Redis up later: the fleet 
   assert.equal(first.logEvents('token_store_unavailable').length, 1, 'the outage is logged once');
   assert.equal(first.logEvents('token_store_fallback').length, 2, 'each renewal without the store is recorded');
   const outage = (await get(first, '/_proxy/metrics')).body;
-  assert.match(outage, /^suitecrm_proxy_token_store_fallback 1$/m);
-  assert.match(outage, /^suitecrm_proxy_token_store_fallbacks_total 2$/m);
+  assert.match(outage, /^suitecrm_proxy_token_store_fallback\{credential="default"\} 1$/m);
+  assert.match(outage, /^suitecrm_proxy_token_store_fallbacks_total\{credential="default"\} 2$/m);
 
   await redis.start();
   for (let i = 0; i < 100 && first.logEvents('token_store_recovered').length === 0; i++) await sleep(100);
@@ -47,14 +47,14 @@ test('Redis down at start-up: the proxy serves alone; Redis up later: the fleet 
   fake.revokeAll();
   assert.equal((await get(first)).status, 200);
   assert.equal(fake.grantsIssued(), 3, 'this renewal went through the store');
-  assert.match((await get(first, '/_proxy/metrics')).body, /^suitecrm_proxy_token_store_fallback 0$/m);
+  assert.match((await get(first, '/_proxy/metrics')).body, /^suitecrm_proxy_token_store_fallback\{credential="default"\} 0$/m);
 
   const second = await startProxy(fake.url, env);
   t.after(() => second.close());
   assert.equal((await get(second)).status, 200);
   assert.equal(fake.grantsIssued(), 3, 'a new replica adopts the shared token instead of minting one');
   assert.equal(second.logEvents('token_adopted').length, 1);
-  assert.match((await get(second, '/_proxy/metrics')).body, /^suitecrm_proxy_token_adopted_total 1$/m);
+  assert.match((await get(second, '/_proxy/metrics')).body, /^suitecrm_proxy_token_adopted_total\{credential="default"\} 1$/m);
 
   for (const line of [...first.logs, ...second.logs]) {
     assert.ok(!line.includes(key) && !line.includes('redis-pass-Rr3') && !line.includes('cc-secret-S3cr3t!'), `secret in a log line: ${line.slice(0, 200)}`);
