@@ -10,10 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DEFAULT_CLIENTS, startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
-import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { reloadableProxy, type ReloadableProxy } from '../support/reloadable-proxy.js';
 import { until } from '../support/wait.js';
-import { Reloader } from '../../src/reload/reloader.js';
-import { readSnapshot, type ConfigSource } from '../../src/reload/snapshot.js';
 import { FileWatcher } from '../../src/reload/watcher.js';
 
 const readText = (path: string): string => readFileSync(path, 'utf8');
@@ -30,24 +28,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** The proxy app with a Reloader over a config file, without a watcher or signal handler. */
-async function reloadable(name: string, settings: Record<string, string>): Promise<{ proxy: RunningProxy; reloader: Reloader; configPath: string }> {
-  const configPath = join(dir, `${name}.yaml`);
-  writeFileSync(configPath, Object.entries({ LOG_LEVEL: 'debug', ...settings }).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n'));
-  // Only what the file does not set: the environment would override the file, reloads included.
-  const source: ConfigSource = { env: { SUITECRM_URL: crm.url, PROXY_PORT: '0' }, configPath };
-  const initial = readSnapshot(source, readText);
-  // Empty values override the harness's defaults, as unset ones.
-  const proxy = await startProxy(crm.url, { SUITECRM_CLIENT_SECRET: '', ...initial.env as Record<string, string>, CONFIG_FILE: '' });
-  const { app } = proxy;
-  const reloader = new Reloader({
-    initial, read: (files) => readSnapshot(source, readText, files), logger: app.log,
-    targets: [app.reload.app, app.reload.credentials!],
-    onAttempt: (result) => { if (result.outcome !== 'unchanged') app.reload.app.recordOutcome(result.outcome); },
-  });
-  app.reload.credentials!.onRejectedReread(async () => { await reloader.reload('credentials_rejected'); });
-  return { proxy, reloader, configPath };
-}
+const reloadable = (name: string, settings: Record<string, string>): Promise<ReloadableProxy> => reloadableProxy(crm.url, dir, name, settings);
 
 const get = async (url: string): Promise<number> => {
   const res = await fetch(`${url}/Api/V8/current-user`);
