@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EMPTY_SHA256, parseBody, readBody, writeReply, type ReceivedBody, type Reply } from './http.js';
-import { decodeJwt, generateSigningKeys, peekJti, stripBearer, type SigningKeys } from './jwt.js';
+import { decodeJwt, generateSigningKeys, peekClaims, stripBearer, type PeekedClaims, type SigningKeys } from './jwt.js';
 import { OAuthServerError, oauthErrorReply, unknownError } from './oauth-errors.js';
 import { RecordStore } from './records.js';
 import { RefreshTokenCodec } from './refresh-token.js';
@@ -242,8 +242,7 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
       status: 0,
       applied: false,
     };
-    const jti = peekJti(req.headers.authorization);
-    if (jti !== undefined) record.tokenJti = jti;
+    this.#recordToken(record, peekClaims(req.headers.authorization));
     this.requests.push(record);
 
     // The echo route only hashes: a 20 MB upload is never held in memory.
@@ -274,6 +273,17 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
     record.status = reply.status;
     record.applied = reply.status >= 200 && reply.status < 400;
     writeReply(res, reply);
+  }
+
+  /** Whose token a request carried: its row id, its client, and the user SuiteCRM runs the request as. */
+  #recordToken(record: RecordedRequest, claims: PeekedClaims): void {
+    if (claims.jti !== undefined) record.tokenJti = claims.jti;
+    if (claims.aud !== undefined) record.tokenClientId = claims.aud;
+    // The row's user (`assigned_user_id`), as SuiteCRM's ParamsMiddleware takes it; a client_credentials
+    // JWT's `sub` is ''. A token this double never issued falls back to a non-empty `sub`.
+    const rowUser = claims.jti === undefined ? undefined : this.#tokens.findByAccessId(claims.jti)?.userId;
+    const userId = rowUser ?? (claims.sub === '' ? undefined : claims.sub);
+    if (userId !== undefined) record.tokenUserId = userId;
   }
 
   #route(req: IncomingMessage, match: RouteMatch, method: string, url: string, body: ReceivedBody): Reply {

@@ -78,6 +78,15 @@ export interface RecordedRequest {
   bodySha256: string;
   /** The `jti` claim of the Bearer token sent, if the header held a decodable JWT. */
   tokenJti?: string;
+  /** The client the Bearer token was issued to: its JWT `aud` claim (the OAuth2 client id). */
+  tokenClientId?: string;
+  /**
+   * The SuiteCRM user the request runs as: the token row's `assigned_user_id`. That is the JWT `sub`
+   * for password and refresh tokens, and the client's associated user (`FakeClient.userId`) for
+   * client_credentials tokens, whose `sub` is '' (suitecrm-api.md §7). For a decodable JWT this double
+   * did not issue, its `sub` when non-empty.
+   */
+  tokenUserId?: string;
   /** Final status; 0 while in flight or when the socket was dropped without an answer. */
   status: number;
   /** True if it changed state or was a successful read; false for 401/4xx/5xx or no answer. */
