@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import { sha256 } from './digest.js';
-import { until } from './wait.js';
+import { settledCheck, until } from './wait.js';
 import {
   DEFAULT_CLIENTS,
   DEFAULT_USERS,
@@ -819,5 +819,25 @@ describe('fake SuiteCRM records whose token each request carried', () => {
       { path: '/Api/V8/current-user?as=pw', client: 'inv-client', user: 'u-invoicer' },
       { path: '/Api/V8/module/Accounts?as=none', client: undefined, user: undefined },
     ]);
+  });
+});
+
+describe('fake SuiteCRM tokenHold: a token endpoint slow for some clients only', () => {
+  it('holds the named client until released, while other clients get tokens at once', async () => {
+    const fake = await startFakeSuiteCrm();
+    try {
+      let release = (): void => undefined;
+      fake.faults.tokenHold = { clientIds: ['pw-client'], until: new Promise<void>((resolve) => (release = resolve)) };
+      const held = postToken(fake, form(PW_GRANT), FORM);
+      const isSettled = settledCheck(held);
+      await until('the held token request to arrive', () => fake.tokenRequests.some((r) => r.body['client_id'] === 'pw-client'));
+      await grant(fake, CC_GRANT);
+      assert.equal(isSettled(), false, 'still held after another client got its token');
+      release();
+      assert.equal((await held).res.status, 200);
+      assert.deepEqual([fake.grantsIssued('client_credentials'), fake.grantsIssued('password')], [1, 1]);
+    } finally {
+      await fake.close();
+    }
   });
 });

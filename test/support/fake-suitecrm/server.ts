@@ -203,6 +203,7 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
     const params = parseBody('POST', contentType, body.bytes);
     entry.grant = typeof params?.['grant_type'] === 'string' ? params['grant_type'] : '';
     entry.body = redactTokenParams(params);
+    if (!(await this.#hold(params?.['client_id']))) return;
 
     const mode = this.faults.tokenEndpoint ?? 'ok';
     const delayMs = this.faults.tokenDelayMs ?? (mode === 'slow' ? DEFAULT_SLOW_TOKEN_DELAY_MS : 0);
@@ -305,6 +306,14 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
       req.socket.destroy();
       return undefined;
     }
+  }
+
+  /** Waits while `faults.tokenHold` holds this client's token requests. Resolves false when stop() cut it short. */
+  async #hold(clientId: unknown): Promise<boolean> {
+    const hold = this.faults.tokenHold;
+    if (hold === undefined || typeof clientId !== 'string' || !hold.clientIds.includes(clientId)) return true;
+    const released = hold.until.then(() => true, () => true);
+    return Promise.race([released, this.#untilStopped().then(() => false)]);
   }
 
   /** Sleep, cut short by stop(). Resolves false when cut short. */

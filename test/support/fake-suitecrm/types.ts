@@ -54,6 +54,12 @@ export interface FakeFaults {
     | 'bad-gateway-502';
   /** Used by 'slow' (default 10 s there); adds latency to any mode when set. */
   tokenDelayMs?: number;
+  /**
+   * Token requests whose body names one of `clientIds` as client_id wait, before any other fault,
+   * until `until` settles (or the double stops): a token endpoint that is slow for some OAuth2
+   * clients only, held for exactly as long as a test needs.
+   */
+  tokenHold?: { clientIds: readonly string[]; until: Promise<unknown> };
   /** The 7.13.3–7.14.4 bug: every refresh_token grant -> 401 invalid_client. */
   refreshInvalidClientBug?: boolean;
   /** Every V8 call with an otherwise valid token -> 401 "Access token has been revoked". */
