@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { Agent, request, type Dispatcher } from 'undici';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
-import { startProxyReplica, type ProxyReplica } from '../support/proxy-replica.js';
+import { startProxyReplica, startReplicas, type ProxyReplica } from '../support/proxy-replica.js';
 import { adminClient, needRedis, startRedis, type RedisServer } from '../support/redis-server.js';
 import { until } from '../support/wait.js';
 
@@ -34,11 +34,7 @@ async function startFleet(t: TestContext, credentials: Record<string, string>, t
   t.after(() => fake.close());
   const key = randomBytes(32).toString('hex');
   const env = { ...credentials, SUITECRM_URL: fake.url, TOKEN_STORE: 'redis', REDIS_URL: redis.url, TOKEN_STORE_KEY: key };
-  const started = await Promise.allSettled([0, 1, 2].map(() => startProxyReplica(env)));
-  const replicas = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  t.after(() => Promise.all(replicas.map((r) => r.stop())));
-  const failed = started.find((s) => s.status === 'rejected');
-  if (failed) throw failed.reason;
+  const replicas = await startReplicas(t, env);
   const agent = new Agent({ connections: 256 });
   t.after(() => agent.close());
   return { fake, redis, replicas, key, agent };

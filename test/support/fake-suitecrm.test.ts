@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import { sha256 } from './digest.js';
-import { until } from './wait.js';
+import { settledCheck, until } from './wait.js';
 import {
   DEFAULT_CLIENTS,
   DEFAULT_USERS,
@@ -788,5 +788,56 @@ describe('fake SuiteCRM options: L5 dialect, custom prefix, short TTL', () => {
       hint: 'Access token is invalid',
     });
     fake.faults.clockSkewSeconds = 0;
+  });
+});
+
+describe('fake SuiteCRM records whose token each request carried', () => {
+  const users = [
+    { id: 'u-reporter', username: 'reporter', password: 'reporter-P4ss' },
+    { id: 'u-invoicer', username: 'invoicer', password: 'invoicer-P4ss' },
+  ];
+  const clients = [
+    { id: 'ro-client', secret: 'ro-secret', grant: 'client_credentials' as const, userId: 'u-reporter' },
+    { id: 'inv-client', secret: 'inv-secret', grant: 'password' as const },
+  ];
+  let fake: FakeSuiteCrm;
+  before(async () => {
+    fake = await startFakeSuiteCrm({ users, clients });
+  });
+  after(() => fake.close());
+
+  it('tokenClientId is the JWT aud; tokenUserId the associated user (client_credentials) or the logged-in user (password)', async () => {
+    const cc = (await grant(fake, { grant_type: 'client_credentials', client_id: 'ro-client', client_secret: 'ro-secret' })).access_token;
+    const pw = (await grant(fake, { grant_type: 'password', client_id: 'inv-client', client_secret: 'inv-secret', username: 'invoicer', password: 'invoicer-P4ss' })).access_token;
+    assert.equal(jwtParts(cc).claims['sub'], '', "a client_credentials JWT names no user: the row's user is recorded");
+    await v8(fake, '/module/Accounts?as=cc', cc);
+    await v8(fake, '/current-user?as=pw', pw);
+    await v8(fake, '/module/Accounts?as=none', undefined);
+    const seen = fake.requests.map((r) => ({ path: r.path, client: r.tokenClientId, user: r.tokenUserId }));
+    assert.deepEqual(seen, [
+      { path: '/Api/V8/module/Accounts?as=cc', client: 'ro-client', user: 'u-reporter' },
+      { path: '/Api/V8/current-user?as=pw', client: 'inv-client', user: 'u-invoicer' },
+      { path: '/Api/V8/module/Accounts?as=none', client: undefined, user: undefined },
+    ]);
+  });
+});
+
+describe('fake SuiteCRM tokenHold: a token endpoint slow for some clients only', () => {
+  it('holds the named client until released, while other clients get tokens at once', async () => {
+    const fake = await startFakeSuiteCrm();
+    try {
+      let release = (): void => undefined;
+      fake.faults.tokenHold = { clientIds: ['pw-client'], until: new Promise<void>((resolve) => (release = resolve)) };
+      const held = postToken(fake, form(PW_GRANT), FORM);
+      const isSettled = settledCheck(held);
+      await until('the held token request to arrive', () => fake.tokenRequests.some((r) => r.body['client_id'] === 'pw-client'));
+      await grant(fake, CC_GRANT);
+      assert.equal(isSettled(), false, 'still held after another client got its token');
+      release();
+      assert.equal((await held).res.status, 200);
+      assert.deepEqual([fake.grantsIssued('client_credentials'), fake.grantsIssued('password')], [1, 1]);
+    } finally {
+      await fake.close();
+    }
   });
 });

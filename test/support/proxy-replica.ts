@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import type { TestContext } from 'node:test';
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
@@ -82,4 +83,14 @@ export async function startProxyReplica(env: Record<string, string>, startTimeou
       clearTimeout(timer);
     },
   };
+}
+
+/** `count` replicas with one environment, started side by side and stopped after the test; throws if one did not start. */
+export async function startReplicas(t: TestContext, env: Record<string, string>, count = 3): Promise<ProxyReplica[]> {
+  const started = await Promise.allSettled(Array.from({ length: count }, () => startProxyReplica(env)));
+  const replicas = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  t.after(() => Promise.all(replicas.map((r) => r.stop())));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return replicas;
 }

@@ -126,15 +126,28 @@ export function dateClaimMs(value: unknown): number | undefined {
   return undefined;
 }
 
-/** Read `jti` without verifying anything (for request records). */
-export function peekJti(authorization: string | undefined): string | undefined {
-  if (authorization === undefined) return undefined;
+/** The string claims a request record keeps: `jti`, `aud` (client id) and `sub` (user id, '' for client_credentials). */
+export interface PeekedClaims {
+  jti?: string;
+  aud?: string;
+  sub?: string;
+}
+
+/** Read `jti`, `aud` and `sub` without verifying anything (for request records); {} when not a JWT. */
+export function peekClaims(authorization: string | undefined): PeekedClaims {
+  if (authorization === undefined) return {};
+  let claims: Record<string, unknown>;
   try {
-    const jti = decodeJwt(stripBearer(authorization)).claims['jti'];
-    return typeof jti === 'string' ? jti : undefined;
+    claims = decodeJwt(stripBearer(authorization)).claims;
   } catch {
-    return undefined;
+    return {};
   }
+  const peeked: PeekedClaims = {};
+  for (const name of ['jti', 'aud', 'sub'] as const) {
+    const value = claims[name];
+    if (typeof value === 'string') peeked[name] = value;
+  }
+  return peeked;
 }
 
 /** L8 `BearerTokenValidator`: strip a case-sensitive `Bearer ` prefix, then trim. */

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EMPTY_SHA256, parseBody, readBody, writeReply, type ReceivedBody, type Reply } from './http.js';
-import { decodeJwt, generateSigningKeys, peekJti, stripBearer, type SigningKeys } from './jwt.js';
+import { decodeJwt, generateSigningKeys, peekClaims, stripBearer, type PeekedClaims, type SigningKeys } from './jwt.js';
 import { OAuthServerError, oauthErrorReply, unknownError } from './oauth-errors.js';
 import { RecordStore } from './records.js';
 import { RefreshTokenCodec } from './refresh-token.js';
@@ -203,6 +203,7 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
     const params = parseBody('POST', contentType, body.bytes);
     entry.grant = typeof params?.['grant_type'] === 'string' ? params['grant_type'] : '';
     entry.body = redactTokenParams(params);
+    if (!(await this.#hold(params?.['client_id']))) return;
 
     const mode = this.faults.tokenEndpoint ?? 'ok';
     const delayMs = this.faults.tokenDelayMs ?? (mode === 'slow' ? DEFAULT_SLOW_TOKEN_DELAY_MS : 0);
@@ -242,8 +243,7 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
       status: 0,
       applied: false,
     };
-    const jti = peekJti(req.headers.authorization);
-    if (jti !== undefined) record.tokenJti = jti;
+    this.#recordToken(record, peekClaims(req.headers.authorization));
     this.requests.push(record);
 
     // The echo route only hashes: a 20 MB upload is never held in memory.
@@ -276,6 +276,17 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
     writeReply(res, reply);
   }
 
+  /** Whose token a request carried: its row id, its client, and the user SuiteCRM runs the request as. */
+  #recordToken(record: RecordedRequest, claims: PeekedClaims): void {
+    if (claims.jti !== undefined) record.tokenJti = claims.jti;
+    if (claims.aud !== undefined) record.tokenClientId = claims.aud;
+    // The row's user (`assigned_user_id`), as SuiteCRM's ParamsMiddleware takes it; a client_credentials
+    // JWT's `sub` is ''. A token this double never issued falls back to a non-empty `sub`.
+    const rowUser = claims.jti === undefined ? undefined : this.#tokens.findByAccessId(claims.jti)?.userId;
+    const userId = rowUser ?? (claims.sub === '' ? undefined : claims.sub);
+    if (userId !== undefined) record.tokenUserId = userId;
+  }
+
   #route(req: IncomingMessage, match: RouteMatch, method: string, url: string, body: ReceivedBody): Reply {
     switch (match.kind) {
       case 'not-found':
@@ -295,6 +306,14 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
       req.socket.destroy();
       return undefined;
     }
+  }
+
+  /** Waits while `faults.tokenHold` holds this client's token requests. Resolves false when stop() cut it short. */
+  async #hold(clientId: unknown): Promise<boolean> {
+    const hold = this.faults.tokenHold;
+    if (hold === undefined || typeof clientId !== 'string' || !hold.clientIds.includes(clientId)) return true;
+    const released = hold.until.then(() => true, () => true);
+    return Promise.race([released, this.#untilStopped().then(() => false)]);
   }
 
   /** Sleep, cut short by stop(). Resolves false when cut short. */

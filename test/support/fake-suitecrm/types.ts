@@ -54,6 +54,12 @@ export interface FakeFaults {
     | 'bad-gateway-502';
   /** Used by 'slow' (default 10 s there); adds latency to any mode when set. */
   tokenDelayMs?: number;
+  /**
+   * Token requests whose body names one of `clientIds` as client_id wait, before any other fault,
+   * until `until` settles (or the double stops): a token endpoint that is slow for some OAuth2
+   * clients only, held for exactly as long as a test needs.
+   */
+  tokenHold?: { clientIds: readonly string[]; until: Promise<unknown> };
   /** The 7.13.3–7.14.4 bug: every refresh_token grant -> 401 invalid_client. */
   refreshInvalidClientBug?: boolean;
   /** Every V8 call with an otherwise valid token -> 401 "Access token has been revoked". */
@@ -78,6 +84,15 @@ export interface RecordedRequest {
   bodySha256: string;
   /** The `jti` claim of the Bearer token sent, if the header held a decodable JWT. */
   tokenJti?: string;
+  /** The client the Bearer token was issued to: its JWT `aud` claim (the OAuth2 client id). */
+  tokenClientId?: string;
+  /**
+   * The SuiteCRM user the request runs as: the token row's `assigned_user_id`. That is the JWT `sub`
+   * for password and refresh tokens, and the client's associated user (`FakeClient.userId`) for
+   * client_credentials tokens, whose `sub` is '' (suitecrm-api.md §7). For a decodable JWT this double
+   * did not issue, its `sub` when non-empty.
+   */
+  tokenUserId?: string;
   /** Final status; 0 while in flight or when the socket was dropped without an answer. */
   status: number;
   /** True if it changed state or was a successful read; false for 401/4xx/5xx or no answer. */
