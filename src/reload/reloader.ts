@@ -99,6 +99,7 @@ export class Reloader {
       callersRemoved: diff.callersRemoved,
       callersChanged: diff.callersChanged,
       credential: diff.credential,
+      credentials: diff.credentials,
     };
     const restart = diff.restartRequired.length === 0 ? '' : `; ${diff.restartRequired.join(', ')} changed but take effect only after a restart`;
     const message = `configuration reloaded: ${diff.changed.length === 0 ? 'nothing changed' : diff.changed.join(', ')}${restart}`;

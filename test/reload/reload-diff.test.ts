@@ -102,3 +102,20 @@ test('after a rejection, an unchanged configuration is no reload at all', async 
   assert.deepEqual(await reloader.reload('credentials_rejected'), { outcome: 'unchanged' });
   assert.deepEqual(log, []);
 });
+
+test('each SuiteCRM credential gets its own change: added, removed, identity or secret; TOKEN_PATH is every one\'s identity', () => {
+  const credentials = (value: unknown): Env => ({ SUITECRM_CREDENTIALS: JSON.stringify(value) });
+  const ro = { clientId: 'ro', clientSecret: 'ro-secret-1' };
+  const pw = { grantType: 'password', clientId: 'pw', clientSecret: 'pw-secret-1', username: 'bot', password: 'pw-pass-1' };
+  const before = state(credentials({ ro, pw, gone: ro }));
+  const after = state(credentials({ ro: { ...ro, clientSecret: 'ro-secret-2' }, pw: { ...pw, username: 'other' }, fresh: ro }));
+  const diff = diffConfig(before, after);
+  assert.deepEqual(diff.credentials, { ro: 'secret', pw: 'identity', fresh: 'added', gone: 'removed' });
+  assert.equal(diff.credential, 'identity');
+  assert.deepEqual(diff.changed, ['SUITECRM_CREDENTIALS']);
+  assert.ok(!JSON.stringify(diff).includes('secret-2'), 'names only');
+
+  const path = diffConfig(state(credentials({ ro })), state({ ...credentials({ ro }), SUITECRM_TOKEN_PATH: '/legacy/Api/access_token' }));
+  assert.deepEqual(path.credentials, { default: 'identity', ro: 'identity' });
+  assert.deepEqual(diffConfig(state(credentials({ ro })), state(credentials({ ro }))).credentials, {});
+});

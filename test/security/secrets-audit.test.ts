@@ -41,7 +41,10 @@ const TOOL_WRONG_PASSWORD = 'AUDIT-tool-wrong-password-Tg5Wy3';
 /** Issue 14: secrets rotated by a reload. */
 const KEY_ROTATED = 'AUDIT-key-rotated-2c6e0a4b8d';
 const CC_SECRET_ROTATED = 'AUDIT-cc-secret-rotated-Wd3Fh6';
-const FIXED_SECRETS = [CC_SECRET, PW_SECRET, PASSWORD, WRONG_PASSWORD, KEY_ETL, KEY_REPORTING, KEY_WRONG, TOOL_SECRET, TOOL_PASSWORD, TOOL_WRONG_SECRET, TOOL_WRONG_PASSWORD, KEY_ROTATED, CC_SECRET_ROTATED];
+/** Issue 13: named SuiteCRM credentials, one of them with a secret SuiteCRM does not know. */
+const CRED_WRONG_SECRET = 'AUDIT-cred-wrong-secret-Np7Ks2';
+const KEY_BROKEN = 'AUDIT-key-broken-9d3f7b1e5a';
+const FIXED_SECRETS = [CC_SECRET, PW_SECRET, PASSWORD, WRONG_PASSWORD, KEY_ETL, KEY_REPORTING, KEY_WRONG, TOOL_SECRET, TOOL_PASSWORD, TOOL_WRONG_SECRET, TOOL_WRONG_PASSWORD, KEY_ROTATED, CC_SECRET_ROTATED, CRED_WRONG_SECRET, KEY_BROKEN];
 
 /** Every output the tests capture, and every token value SuiteCRM issued. */
 const output: string[] = [];
@@ -245,6 +248,10 @@ describe('secrets audit', () => {
       { SUITECRM_GRANT_TYPE: 'password', SUITECRM_USERNAME: 'auditor', SUITECRM_PASSWORD_FILE: '/run/secrets/pw', SUITECRM_PASSWORD: PASSWORD },
       { PROXY_HOST: '0.0.0.0' },
       { PROXY_CLIENTS: JSON.stringify([{ name: 'tool', clientId: 'audit-tool', clientSecret: TOOL_SECRET, username: 'tooler', password: TOOL_PASSWORD, grants: ['password', 'implicit'] }]) },
+      { SUITECRM_CREDENTIALS: `{"writer": {"clientId": "audit-pw", "clientSecret": "${PW_SECRET}"` },
+      { SUITECRM_CREDENTIALS: JSON.stringify({ writer: { clientId: 'audit-pw', clientSecret: PW_SECRET, password: PASSWORD, secret: CRED_WRONG_SECRET } }) },
+      { SUITECRM_CREDENTIALS: JSON.stringify({ writer: { grantType: 'password', clientId: 'audit-pw', clientSecret: PW_SECRET, username: 'auditor', password: PASSWORD, passwordFile: '/run/secrets/pw' } }) },
+      { SUITECRM_CREDENTIALS: JSON.stringify({ writer: { clientId: 'audit-pw', clientSecret: PW_SECRET } }), PROXY_CLIENTS: JSON.stringify([{ name: 'etl', key: KEY_ETL, suitecrm: 'nobody' }]) },
     ];
     for (const env of bad) {
       let caught: unknown;
@@ -337,6 +344,30 @@ describe('secrets audit', () => {
       }
       output.push(...proxy.logs().map((line) => JSON.stringify(line)), proxy.stderr());
     }
+  });
+
+  test('scenario: several SuiteCRM credentials, one of them rejected, with revocation, readiness and metrics', async () => {
+    const proxy = await proxyWith({
+      SUITECRM_CLIENT_ID: 'audit-cc', SUITECRM_CLIENT_SECRET: CC_SECRET,
+      SUITECRM_CREDENTIALS: JSON.stringify({
+        writer: { grantType: 'password', clientId: 'audit-pw', clientSecret: PW_SECRET, username: 'auditor', password: PASSWORD },
+        broken: { clientId: 'audit-cc', clientSecret: CRED_WRONG_SECRET },
+      }),
+      PROXY_CLIENTS: JSON.stringify([
+        { name: 'etl', key: KEY_ETL },
+        { name: 'reporting', key: KEY_REPORTING, suitecrm: 'writer' },
+        { name: 'broken-svc', key: KEY_BROKEN, suitecrm: 'broken' },
+      ]),
+    });
+    const as = (key: string) => call(`${proxy.url}/Api/V8/module/Accounts`, { headers: { 'x-proxy-key': key } });
+    assert.equal((await as(KEY_ETL)).status, 200);
+    assert.equal((await as(KEY_REPORTING)).status, 200);
+    assert.equal((await as(KEY_BROKEN)).status, 503);
+    crm.revokeAll();
+    assert.equal((await as(KEY_REPORTING)).status, 200, 'replayed with the writer credential\'s refreshed token');
+    assert.equal((await call(`${proxy.url}/_proxy/readyz`)).status, 503);
+    for (const path of ['/_proxy/healthz', '/_proxy/metrics']) await call(`${proxy.url}${path}`);
+    output.push(...proxy.logs);
   });
 
   test('zero hits: no secret and no issued token appears in any captured output', () => {
