@@ -101,3 +101,27 @@ test('three replicas, one credential with a wrong secret: its callers get CREDEN
   const outputs = [...fleet.replicas.flatMap((r) => r.lines), ...answers.map((a) => a.text), ...probes.map((p) => p.text)];
   assertNoSecrets(outputs, [...issuedTokens(fleet.fake), fleet.key]);
 });
+
+test('three replicas, Redis gone: every replica renews each credential alone, and still only with its caller\'s credential', async (t) => {
+  if (!needRedis(t)) return;
+  const redis = await startRedis(t);
+  const fake = await startCredentialsDouble(t);
+  const key = randomBytes(32).toString('hex');
+  const replicas = await startReplicas(t, { ...credentialsEnv(), SUITECRM_URL: fake.url, TOKEN_STORE: 'redis', REDIS_URL: redis.url, TOKEN_STORE_KEY: key, REDIS_COMMAND_TIMEOUT_SECONDS: '0.2' });
+  const agent = new Agent({ connections: 256 });
+  t.after(() => agent.close());
+  const urls = replicas.map((r) => r.url);
+  assertServedAsTheirCredential(await mixedBurst(urls, 90, agent));
+  await redis.kill();
+  fake.revokeAll();
+  const before = fake.tokenRequests.length;
+  // Every token is dead and the store is unreachable: renewals run per replica and per credential.
+  assertServedAsTheirCredential(await mixedBurst(urls, 180, agent));
+  assertTokensMatchCallers(fake);
+  const renewals = tokenRequestsByClient(fake, before);
+  for (const client of Object.keys(ONE_GRANT_EACH)) {
+    const count = renewals[client] ?? 0;
+    assert.ok(count >= 1 && count <= 2 * replicas.length, `${client}: ${count} token requests, at most a refresh and a grant per replica`);
+  }
+  assertNoSecrets(replicas.flatMap((r) => r.lines), [...issuedTokens(fake), key]);
+});
