@@ -9,7 +9,7 @@ import { credentialConfig, type Config } from '../config/load.js';
 import type { TokenSources } from '../suitecrm-token/token.js';
 import { CredentialSwitch, type ManagerBuilder } from './credential-switch.js';
 import type { ConfigDiff } from './diff.js';
-import { NOTHING_TO_DO, prepareAll, ReloadApplyError, type PreparedChange, type ReloadTarget } from './target.js';
+import { prepareAll, ReloadApplyError, type PreparedChange, type ReloadTarget } from './target.js';
 
 export class CredentialSet implements TokenSources, ReloadTarget {
   private switches: ReadonlyMap<string, CredentialSwitch>;
@@ -34,7 +34,6 @@ export class CredentialSet implements TokenSources, ReloadTarget {
   }
 
   async prepare(next: Config, diff: ConfigDiff): Promise<PreparedChange> {
-    if (Object.keys(diff.credentials).length === 0) return NOTHING_TO_DO;
     const switches = new Map<string, CredentialSwitch>();
     const targets: ReloadTarget[] = [];
     for (const credential of next.credentials) {
@@ -43,7 +42,8 @@ export class CredentialSet implements TokenSources, ReloadTarget {
       const change = diff.credentials[credential.name];
       if (running !== undefined) {
         switches.set(credential.name, running);
-        if (change !== undefined) targets.push({ prepare: () => running.prepare(view, change === 'identity') });
+        // Also when the credential is unchanged: its manager reads the shared retry and refresh settings from its view.
+        targets.push({ prepare: () => running.prepare(view, change === 'identity') });
         continue;
       }
       const added = new CredentialSwitch(view, this.build);
