@@ -125,8 +125,6 @@ test('follow() drops a removed credential\'s client and keeps the others\'', () 
   assert.equal(clients.source('reporting'), undefined);
   assert.equal(source('default'), def, 'a kept credential keeps its client');
   assert.equal(def.current()?.accessToken, 'tok-default', 'and its copy');
-  pushToken('reporting', 'tok-reporting-2');
-  assert.equal(rep.current()?.accessToken, 'tok-reporting', 'the dropped client hears nothing more');
   pushToken('invoicing', 'tok-invoicing');
   assert.equal(source('invoicing').current(), undefined, 'an added credential starts without a copy');
 
@@ -136,4 +134,20 @@ test('follow() drops a removed credential\'s client and keeps the others\'', () 
   assert.equal(again.current(), undefined, 'a credential added back does not get its old copy back');
   pushToken('reporting', 'tok-reporting-3');
   assert.equal(again.current()?.accessToken, 'tok-reporting-3');
+});
+
+test('a question in flight when follow() drops its credential still gets the primary\'s answer, not the answer timeout', async () => {
+  const { clients, push, sent, source } = setup();
+  const rep = source('reporting');
+  // A request authenticated before the reload asks for a token (a cold start, or its replay after a 401).
+  const asking = rep.get();
+  const ask = sent.find((m) => m.type === 'get' && m.credential === 'reporting');
+  clients.follow(['default']);
+  const started = Date.now();
+  push({
+    channel: CHANNEL, type: 'error', id: ask?.type === 'get' ? ask.id : -1, credential: 'reporting', code: 'TOKEN_UNAVAILABLE',
+    detail: 'the SuiteCRM credential "reporting" is not configured', retryAfterSeconds: undefined, failure: undefined,
+  });
+  await assert.rejects(asking, (err: unknown) => err instanceof ProxyError && err.detail.includes('is not configured'));
+  assert.ok(Date.now() - started < 500, 'answered at once, not after the 1 s answer timeout');
 });
