@@ -75,6 +75,66 @@ async function requestLog(group: ProxyProcess, count: number): Promise<Array<Rec
   return requestLines(group.logs());
 }
 
+interface Group {
+  readonly fake: FakeSuiteCrm;
+  readonly group: ProxyProcess;
+  readonly agent: Agent;
+}
+
+/** 200 concurrent cold requests: one grant per credential, each request with its caller's token; returns default's token (jti). */
+async function coldBurst({ fake, group, agent }: Group): Promise<string> {
+  // A slow token endpoint keeps every cold request of both workers waiting on the primary's one grant.
+  fake.faults.tokenDelayMs = 200;
+  const answers = await mixedBurst([group.url], 200, agent, SENDERS);
+  fake.faults.tokenDelayMs = undefined;
+  assertServedAsTheirCredential(answers);
+  assert.deepEqual(tokenRequestsByClient(fake), { 'wr-client': 1, 'ro-client': 1 }, 'exactly one token request per credential');
+  assert.equal(fake.grantsIssued('client_credentials'), 2);
+
+  const { jtisByClient, perCaller } = assertTokensOfCallersClients(fake.requests);
+  assert.deepEqual(perCaller, { 'sync-job': 100, 'report-daily': 100 });
+  assert.deepEqual(Object.keys(jtisByClient).sort(), ['ro-client', 'wr-client']);
+  for (const [client, jtis] of Object.entries(jtisByClient)) assert.equal(jtis.length, 1, `every request of ${client} carried its one token`);
+
+  const lines = await requestLog(group, 200);
+  assertLogNamesCredential(lines);
+  const served = new Set(lines.map((l) => `worker ${String(l.worker)}: ${String(l.credential)}`));
+  assert.deepEqual([...served].sort(), ['worker 1: default', 'worker 1: reporting-ro', 'worker 2: default', 'worker 2: reporting-ro'],
+    'both workers served both credentials');
+  const obtained = group.logs().filter((l) => l.event === 'token_obtained');
+  assert.equal(obtained.length, 2, 'one token obtained per credential');
+  assert.deepEqual(obtained.map((l) => l.worker), [undefined, undefined], 'by the primary, not by a worker');
+  return jtisByClient['wr-client']![0]!;
+}
+
+/** After coldBurst: reporting-ro's token revoked at the double, then a burst of 100. */
+async function revocation({ fake, group, agent }: Group, defaultJti: string): Promise<void> {
+  const tokenFrom = fake.tokenRequests.length;
+  const requestFrom = fake.requests.length;
+  const reporting = fake.requests.find((r) => claimsOf(String(r.headers.authorization)).aud === 'ro-client');
+  assert.ok(reporting, 'the reporting credential has a token');
+  const revoked = String(reporting.headers.authorization).replace(/^Bearer /, '');
+  fake.revokeAccessToken(revoked);
+
+  const answers = await mixedBurst([group.url], 100, agent, SENDERS);
+  assertServedAsTheirCredential(answers);
+  assert.deepEqual(tokenRequestsByClient(fake, tokenFrom), { 'ro-client': 1 }, 'one new grant, for the revoked credential alone');
+
+  const after = fake.requests.slice(requestFrom);
+  const refused = after.filter((r) => r.status === 401);
+  assert.ok(refused.length > 0, 'SuiteCRM refused the revoked token');
+  assert.deepEqual([...new Set(refused.map((r) => claimsOf(String(r.headers.authorization)).jti))], [claimsOf(revoked).jti],
+    'only the revoked token was refused');
+  const { jtisByClient } = assertTokensOfCallersClients(after);
+  assert.deepEqual(jtisByClient['wr-client'], [defaultJti], 'default kept its one token');
+  assert.equal(jtisByClient['ro-client']?.length, 2, 'reporting-ro: the revoked token, then its one new token');
+
+  const lines = (await requestLog(group, 300)).slice(200);
+  assert.deepEqual(lines.map((l) => l.status).filter((s) => s !== 200), [], 'every answer was 200');
+  const replayedBy = new Set(lines.filter((l) => l.replayed === true).map((l) => String(l.caller)));
+  assert.deepEqual([...replayedBy], [REPORTER.name], 'only the revoked credential\'s caller had requests replayed');
+}
+
 test('PROXY_WORKERS=2 with two credentials: one token per credential for the group, each request with its caller\'s', async (t) => {
   const fake = await startCredentialsDouble(t);
   const group = await startGroup(t, fake);
@@ -82,59 +142,10 @@ test('PROXY_WORKERS=2 with two credentials: one token per credential for the gro
   const agent = new Agent({ connections: 128, connect: { timeout: 60_000 } });
   t.after(() => agent.close());
   let defaultJti = '';
-
   await t.test('a cold burst of 200 over both callers and both workers: one grant per credential', async () => {
-    // A slow token endpoint keeps every cold request of both workers waiting on the primary's one grant.
-    fake.faults.tokenDelayMs = 200;
-    const answers = await mixedBurst([group.url], 200, agent, SENDERS);
-    fake.faults.tokenDelayMs = undefined;
-    assertServedAsTheirCredential(answers);
-    assert.deepEqual(tokenRequestsByClient(fake), { 'wr-client': 1, 'ro-client': 1 }, 'exactly one token request per credential');
-    assert.equal(fake.grantsIssued('client_credentials'), 2);
-
-    const { jtisByClient, perCaller } = assertTokensOfCallersClients(fake.requests);
-    assert.deepEqual(perCaller, { 'sync-job': 100, 'report-daily': 100 });
-    assert.deepEqual(Object.keys(jtisByClient).sort(), ['ro-client', 'wr-client']);
-    for (const [client, jtis] of Object.entries(jtisByClient)) assert.equal(jtis.length, 1, `every request of ${client} carried its one token`);
-    defaultJti = jtisByClient['wr-client']![0]!;
-
-    const lines = await requestLog(group, 200);
-    assertLogNamesCredential(lines);
-    const served = new Set(lines.map((l) => `worker ${String(l.worker)}: ${String(l.credential)}`));
-    assert.deepEqual([...served].sort(), ['worker 1: default', 'worker 1: reporting-ro', 'worker 2: default', 'worker 2: reporting-ro'],
-      'both workers served both credentials');
-    const obtained = group.logs().filter((l) => l.event === 'token_obtained');
-    assert.equal(obtained.length, 2, 'one token obtained per credential');
-    assert.deepEqual(obtained.map((l) => l.worker), [undefined, undefined], 'by the primary, not by a worker');
+    defaultJti = await coldBurst({ fake, group, agent });
   });
-
-  await t.test('revoking reporting-ro\'s token: one new grant for it alone, default keeps its token', async () => {
-    const tokenFrom = fake.tokenRequests.length;
-    const requestFrom = fake.requests.length;
-    const reporting = fake.requests.find((r) => claimsOf(String(r.headers.authorization)).aud === 'ro-client');
-    assert.ok(reporting, 'the reporting credential has a token');
-    const revoked = String(reporting.headers.authorization).replace(/^Bearer /, '');
-    fake.revokeAccessToken(revoked);
-
-    const answers = await mixedBurst([group.url], 100, agent, SENDERS);
-    assertServedAsTheirCredential(answers);
-    assert.deepEqual(tokenRequestsByClient(fake, tokenFrom), { 'ro-client': 1 }, 'one new grant, for the revoked credential alone');
-
-    const after = fake.requests.slice(requestFrom);
-    const refused = after.filter((r) => r.status === 401);
-    assert.ok(refused.length > 0, 'SuiteCRM refused the revoked token');
-    assert.deepEqual([...new Set(refused.map((r) => claimsOf(String(r.headers.authorization)).jti))], [claimsOf(revoked).jti],
-      'only the revoked token was refused');
-    const { jtisByClient } = assertTokensOfCallersClients(after);
-    assert.deepEqual(jtisByClient['wr-client'], [defaultJti], 'default kept its one token');
-    assert.equal(jtisByClient['ro-client']?.length, 2, 'reporting-ro: the revoked token, then its one new token');
-
-    const lines = (await requestLog(group, 300)).slice(200);
-    assert.deepEqual(lines.map((l) => l.status).filter((s) => s !== 200), [], 'every answer was 200');
-    const replayedBy = new Set(lines.filter((l) => l.replayed === true).map((l) => String(l.caller)));
-    assert.deepEqual([...replayedBy], [REPORTER.name], 'only the revoked credential\'s caller had requests replayed');
-  });
-
+  await t.test('revoking reporting-ro\'s token: one new grant for it alone, default keeps its token', () => revocation({ fake, group, agent }, defaultJti));
   const texts = [...group.logs().map((l) => JSON.stringify(l)), group.stderr()];
   assertNoSecrets(texts, issuedTokens(fake));
 });
