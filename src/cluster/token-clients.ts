@@ -49,13 +49,13 @@ export class ClusterTokenClients implements TokenSources {
     return this.configured;
   }
 
-  /** A reload the worker applied: the credentials it now has (a removed one's copy is dropped). */
+  /**
+   * A reload the worker applied: the credentials it now has (a removed one's copy is dropped). A
+   * dropped client keeps hearing the primary, so a request that held it across the reload gets
+   * the answer to its question (the primary says the credential is gone) instead of the answer timeout.
+   */
   follow(names: readonly string[]): void {
     this.configured = names;
-    for (const name of [...this.clients.keys()]) {
-      if (names.includes(name)) continue;
-      this.clients.delete(name);
-      this.listeners.delete(name);
-    }
+    for (const name of [...this.clients.keys()]) if (!names.includes(name)) this.clients.delete(name);
   }
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runMain, type Run } from '../support/cli-run.js';
 import { startFakeSuiteCrm } from '../support/fake-suitecrm/server.js';
 import { DEFAULT_CLIENTS, DEFAULT_USERS, type FakeSuiteCrm } from '../support/fake-suitecrm/types.js';
 import { freePort } from '../support/free-port.js';
@@ -32,23 +33,6 @@ after(async () => {
   await crm.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function runMain(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<Run> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
-}
 
 function assertNoSecrets(run: Run): void {
   const all = run.stdout + run.stderr;

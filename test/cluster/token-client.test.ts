@@ -8,14 +8,7 @@ import { test } from 'node:test';
 import { CHANNEL, type PrimaryMessage, type WorkerMessage } from '../../src/cluster/messages.js';
 import { ClusterTokenClient } from '../../src/cluster/token-client.js';
 import { ProxyError } from '../../src/errors.js';
-import type { CachedToken } from '../../src/suitecrm-token/token.js';
-
-function token(name: string, now: number, lifetimeMs = 60_000): CachedToken {
-  return {
-    accessToken: name, lifetimeMs, expiresInReported: true, refreshToken: undefined, receivedAt: now,
-    grant: 'client_credentials', authorization: `Bearer ${name}`, usableUntil: now + lifetimeMs - 5000, refreshAt: now + lifetimeMs - 20_000,
-  };
-}
+import { cachedToken as token } from '../support/cached-token.js';
 
 function setup(timeoutMs = 1000) {
   let clock = 1_000_000;
