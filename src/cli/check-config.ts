@@ -149,7 +149,8 @@ export async function checkConfig(input: CheckInput, print: Print, printError: P
   describeSettings(input, print);
   warnAboutInlineSecrets(input, print);
   print(`proxy: would listen on ${config.host}:${config.port}`);
-  const several = config.credentials.length > 1;
+  // Named sections whenever SUITECRM_CREDENTIALS is in play, so the output says which credential each line is about.
+  const several = config.credentials.length > 1 || config.credentials.some((c) => !c.fromSettings);
   if (several) print(`credentials: ${config.credentials.map((c) => c.name).join(', ')} (each is checked below)`);
   printTls(config, print);
   for (const warning of tlsWarnings(config)) print(`warning: ${warning.message}`);
