@@ -37,7 +37,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 function named(name: string, err: unknown): ProxyError {
   const error = isProxyError(err) ? err : new ProxyError('TOKEN_UNAVAILABLE', 'no SuiteCRM token could be obtained; see the proxy log');
   const label = `SuiteCRM credential ${JSON.stringify(name)}`;
-  if (error.detail.startsWith(label)) return error;
+  if (error.detail.includes(label)) return error;
   return new ProxyError(error.code, `${label}: ${error.detail}`, { retryAfterSeconds: error.retryAfterSeconds });
 }
 

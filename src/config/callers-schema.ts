@@ -9,7 +9,7 @@
  * giving both spellings of one field is an error.
  */
 import type { ErrorObject } from 'ajv';
-import { NAME_PATTERN as CREDENTIAL_NAME_PATTERN } from './names.js';
+import { NAME_PATTERN as CREDENTIAL_NAME_PATTERN, NAME_RULE } from './names.js';
 import { compileSchema, filePath, isObject, rule, schemaMessage, Type } from './json-schema.js';
 
 /** A bad setting, named; load.ts turns it into its ConfigError. */
@@ -65,7 +65,7 @@ const CallerEntry = Type.Object({
   passwordSha256: Type.Optional(hexDigest('value')),
   grants: Type.Optional(Type.Array(Type.String(), { minItems: 1, ...rule('must be a non-empty array of grant names (client_credentials, password, refresh_token)') })),
   // The SuiteCRM credential (SUITECRM_CREDENTIALS) this caller's requests are sent with.
-  suitecrm: Type.Optional(Type.String({ pattern: CREDENTIAL_NAME_PATTERN.source, ...rule('must name a SuiteCRM credential: 1-64 characters of letters, digits, \'.\', \'_\' or \'-\'') })),
+  suitecrm: Type.Optional(Type.String({ pattern: CREDENTIAL_NAME_PATTERN.source, ...rule(`must name a SuiteCRM credential: ${NAME_RULE}`) })),
 }, { additionalProperties: false });
 
 export type CallerEntry = Readonly<Record<string, unknown>> & {

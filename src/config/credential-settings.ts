@@ -33,10 +33,14 @@ function fromSettings(p: ReadonlyMap<SettingName, Parsed>): SuiteCrmCredential {
   };
 }
 
-/** Every credential, `default` first; throws ConfigError naming the setting (and credential) at fault. */
-export function credentialSettings(p: ReadonlyMap<SettingName, Parsed>, readFile: FileReader): readonly SuiteCrmCredential[] {
+/**
+ * Every credential, `default` first; throws ConfigError naming the setting (and credential) at
+ * fault. `given` tells a setting the user wrote from one filled in by its default: a
+ * SUITECRM_GRANT_TYPE of its own makes the SUITECRM_* settings a credential too.
+ */
+export function credentialSettings(p: ReadonlyMap<SettingName, Parsed>, readFile: FileReader, given: (name: SettingName) => boolean): readonly SuiteCrmCredential[] {
   const text = p.get('SUITECRM_CREDENTIALS') as string | undefined;
-  const settingsGiven = DEFAULT_CREDENTIAL_SETTINGS.some((name) => p.get(name) !== undefined);
+  const settingsGiven = DEFAULT_CREDENTIAL_SETTINGS.some((name) => p.get(name) !== undefined) || given('SUITECRM_GRANT_TYPE');
   if (text === undefined) return [fromSettings(p)];
   let named: SuiteCrmCredential[];
   try {

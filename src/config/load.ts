@@ -141,7 +141,7 @@ function securitySettings(p: Map<SettingName, Parsed>, readFile: FileReader): Se
 export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   const p = parseSettings(env, readFile);
   const url = suitecrmUrl(p);
-  const credentials = credentialSettings(p, readFile);
+  const credentials = credentialSettings(p, readFile, (name) => Boolean(env[name] || env[`${name}_FILE`]));
   const { caFile, tlsInsecure } = tlsSettings(p);
   const seconds = (name: SettingName): number => Math.round((p.get(name) as number) * 1000);
   const { redisUrl, tokenStoreKey } = redisSettings(p);

@@ -123,3 +123,8 @@ test('a token error detail names its credential and, for a named one, its own fi
   assert.equal(detailFor({ name: 'default', fromSettings: true }, detail), `SuiteCRM credential "default": ${detail}`);
   assert.match(detailFor({ name: 'x', fromSettings: false }, 'check SUITECRM_URL'), /check SUITECRM_URL$/, 'shared settings keep their names');
 });
+
+test('a SUITECRM_GRANT_TYPE of its own next to SUITECRM_CREDENTIALS makes the SUITECRM_* settings the default credential', () => {
+  const err = configError({ ...withCredentials(NAMED, URL_ONLY), SUITECRM_GRANT_TYPE: 'password' }, FILES, SECRETS);
+  assert.match(err.message, /^SUITECRM_CLIENT_ID: is required/, 'not silently ignored');
+});
