@@ -101,7 +101,10 @@ async function coldBurst({ fake, group, agent }: Group): Promise<string> {
   const served = new Set(lines.map((l) => `worker ${String(l.worker)}: ${String(l.credential)}`));
   assert.deepEqual([...served].sort(), ['worker 1: default', 'worker 1: reporting-ro', 'worker 2: default', 'worker 2: reporting-ro'],
     'both workers served both credentials');
-  const obtained = group.logs().filter((l) => l.event === 'token_obtained');
+  // The primary's lines reach its stdout on their own schedule (pino writes asynchronously): wait for them.
+  const tokenLines = () => group.logs().filter((l) => l.event === 'token_obtained');
+  await until('the primary\'s token_obtained lines', () => tokenLines().length >= 2, 10_000);
+  const obtained = tokenLines();
   assert.equal(obtained.length, 2, 'one token obtained per credential');
   assert.deepEqual(obtained.map((l) => l.worker), [undefined, undefined], 'by the primary, not by a worker');
   return jtisByClient['wr-client']![0]!;
