@@ -38,8 +38,9 @@ export interface AccessTokenClaims {
 
 export function signAccessToken(keys: SigningKeys, claims: AccessTokenClaims, dialect: Dialect): string {
   const header = dialect === 'L8' ? { typ: 'JWT', alg: 'RS256' } : { typ: 'JWT', alg: 'RS256', jti: claims.jti };
-  // Microseconds: the millisecond clock plus a random sub-millisecond part.
-  const issuedUs = claims.issuedAtMs * 1000 + Math.floor(Math.random() * 1000);
+  // Microseconds: the millisecond clock with a random sub-millisecond part taken off, never added:
+  // a token checked within the millisecond it was issued in must not look issued in the future.
+  const issuedUs = claims.issuedAtMs * 1000 - Math.floor(Math.random() * 1000);
   const expiresUs = issuedUs + claims.ttlSeconds * 1_000_000;
   const date = (us: number): string => (dialect === 'L8' ? formatMicros(us) : String(Math.floor(us / 1_000_000)));
   // Hand-built to keep the claim order and the float formatting of jwt 4.x.
