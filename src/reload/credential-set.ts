@@ -7,7 +7,7 @@
  */
 import { credentialConfig, type Config } from '../config/load.js';
 import type { TokenSources } from '../suitecrm-token/token.js';
-import { CredentialSwitch, type ManagerBuilder } from './credential-switch.js';
+import { CredentialSwitch, warmOrFail, type ManagerBuilder } from './credential-switch.js';
 import type { ConfigDiff } from './diff.js';
 import { prepareAll, ReloadApplyError, type PreparedChange, type ReloadTarget } from './target.js';
 
@@ -71,12 +71,7 @@ export class CredentialSet implements TokenSources, ReloadTarget {
 
 /** A credential added by a reload gets its first token before any caller is sent its way. */
 async function warm(added: CredentialSwitch, name: string): Promise<PreparedChange> {
-  try {
-    await added.get('cold');
-  } catch (err) {
-    await added.close();
-    const code = (err as { code?: string }).code ?? 'TOKEN_UNAVAILABLE';
-    throw new ReloadApplyError('SUITECRM_CREDENTIALS', `the new SuiteCRM credential ${JSON.stringify(name)} obtained no token (${code}); the running credentials stay as they are`);
-  }
+  await warmOrFail(added, (code) =>
+    new ReloadApplyError('SUITECRM_CREDENTIALS', `the new SuiteCRM credential ${JSON.stringify(name)} obtained no token (${code}); the running credentials stay as they are`));
   return { commit: () => undefined, abort: () => added.close() };
 }

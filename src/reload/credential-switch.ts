@@ -12,6 +12,19 @@ import type { OwnedTokenManager } from '../suitecrm-token/token-manager-factory.
 import type { CachedToken, RenewReason, Token, TokenSource, TokenStatus } from '../suitecrm-token/token.js';
 import { ReloadApplyError, type PreparedChange } from './target.js';
 
+/**
+ * The first token of tokens a reload built, before they are swapped in: tokens that get none are
+ * closed and fail the reload with `failure(code)`, so nothing changes.
+ */
+export async function warmOrFail(tokens: Pick<TokenSource, 'get'> & { close(): Promise<void> }, failure: (code: string) => ReloadApplyError): Promise<void> {
+  try {
+    await tokens.get('cold');
+  } catch (err) {
+    await tokens.close();
+    throw failure((err as { code?: string }).code ?? 'TOKEN_UNAVAILABLE');
+  }
+}
+
 /** Builds the manager of one credential; `isCurrent` tells its hooks whether it still serves. */
 export type ManagerBuilder = (credential: LiveCredential, isCurrent: () => boolean) => OwnedTokenManager;
 
@@ -68,13 +81,8 @@ export class CredentialSwitch implements TokenSource {
     if (!identityChanged) return { commit: () => this.credential.update(next), abort: async () => undefined };
     const credential = new LiveCredential(next);
     const owned = this.build(credential, () => this.credential === credential);
-    try {
-      await owned.tokens.get('cold');
-    } catch (err) {
-      await owned.close();
-      const code = (err as { code?: string }).code ?? 'TOKEN_UNAVAILABLE';
-      throw new ReloadApplyError(credentialField(next, 'clientId'), `the new SuiteCRM credential ${JSON.stringify(next.name)} obtained no token (${code}); the running one stays in use`);
-    }
+    await warmOrFail({ get: (reason) => owned.tokens.get(reason), close: () => owned.close() }, (code) =>
+      new ReloadApplyError(credentialField(next, 'clientId'), `the new SuiteCRM credential ${JSON.stringify(next.name)} obtained no token (${code}); the running one stays in use`));
     return {
       commit: () => {
         const old = this.owned;
