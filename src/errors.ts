@@ -46,10 +46,13 @@ export class ProxyError extends Error {
 
   readonly retryAfterSeconds: number | undefined;
 
+  /** The one JSON:API error object; an error document holds one or more of them. */
+  toJsonApiError(): { status: string; code: ErrorCode; title: string; detail: string } {
+    return { status: String(this.status), code: this.code, title: this.title, detail: this.detail };
+  }
+
   toJsonApi(): string {
-    return JSON.stringify({
-      errors: [{ status: String(this.status), code: this.code, title: this.title, detail: this.detail }],
-    });
+    return JSON.stringify({ errors: [this.toJsonApiError()] });
   }
 
   /** Headers that go with the error response. */

@@ -13,8 +13,7 @@ import { ADMIN_PREFIX } from './probes.js';
 import type { GrantType } from '../config/settings.js';
 import { PROXY_ERROR_HEADER } from '../errors.js';
 import { BucketHistogram, SeriesCounter } from './metric-series.js';
-import type { TokenHooks } from '../suitecrm-token/token.js';
-import type { TokenSources, TokenStatus } from '../suitecrm-token/token.js';
+import { eachSource, type TokenHooks, type TokenSources, type TokenStatus } from '../suitecrm-token/token.js';
 import { PROXIED_METHODS } from '../proxy/plugin.js';
 
 export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
@@ -122,13 +121,8 @@ export class ProxyMetrics {
 
   /** Gauges are read only when scraped; `collect` runs with the gauge as `this`. */
   private registerGauges(registers: Registry[]): void {
-    const statuses = (): Array<[string, TokenStatus]> => {
-      const sources = this.tokens;
-      return sources === undefined ? [] : sources.names().flatMap((name) => {
-        const source = sources.source(name);
-        return source === undefined ? [] : [[name, source.status()] as [string, TokenStatus]];
-      });
-    };
+    const statuses = (): Array<[string, TokenStatus]> =>
+      this.tokens === undefined ? [] : eachSource(this.tokens).map(([name, source]) => [name, source.status()]);
     const inFlight = () => this.inFlight;
     new Gauge({
       name: `${PREFIX}token_expires_in_seconds`, help: 'Seconds until the current access token of each credential expires; 0 while the proxy holds none.', labelNames: ['credential'], registers,

@@ -34,7 +34,7 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
     const first = state.errors[0];
     if (first !== undefined) {
       // One JSON:API error per failing credential; the first one's code and Retry-After lead.
-      const errors = state.errors.map((err) => JSON.parse(err.toJsonApi()).errors[0] as unknown);
+      const errors = state.errors.map((err) => err.toJsonApiError());
       return reply.code(first.status).headers(first.headers())
         .send(Buffer.from(JSON.stringify({ errors, meta: { status: 'not_ready', credentials: state.credentials, lastConfigReloadAt } })));
     }

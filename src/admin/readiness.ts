@@ -5,7 +5,7 @@
  */
 import { isProxyError, ProxyError, type ErrorCode } from '../errors.js';
 import type { GrantType } from '../config/settings.js';
-import type { TokenSource, TokenSources } from '../suitecrm-token/token.js';
+import { eachSource, type TokenSource, type TokenSources } from '../suitecrm-token/token.js';
 
 export interface CredentialReadiness {
   readonly status: 'ready' | 'failing';
@@ -41,38 +41,29 @@ function named(name: string, err: unknown): ProxyError {
   return new ProxyError(error.code, `${label}: ${error.detail}`, { retryAfterSeconds: error.retryAfterSeconds });
 }
 
-async function credentialReadiness(name: string, source: TokenSource, waitMs: number): Promise<CredentialReadiness | ProxyError> {
+/** One credential's state; a failing one also gives its error. */
+async function credentialReadiness(name: string, source: TokenSource, waitMs: number): Promise<{ state: CredentialReadiness; error?: ProxyError }> {
   try {
     const token = source.current() ?? (await withTimeout(source.get('readiness'), waitMs));
     const status = source.status();
     return {
-      status: 'ready', grant: token.grant,
-      tokenExpiresInSeconds: Math.max(0, Math.round((status.expiresInMs ?? 0) / 1000)),
-      tokenStore: status.tokenStore, tokenStoreShared: status.tokenStoreShared,
+      state: {
+        status: 'ready', grant: token.grant,
+        tokenExpiresInSeconds: Math.max(0, Math.round((status.expiresInMs ?? 0) / 1000)),
+        tokenStore: status.tokenStore, tokenStoreShared: status.tokenStoreShared,
+      },
     };
   } catch (err) {
-    return named(name, err);
+    const error = named(name, err);
+    const { tokenStore, tokenStoreShared } = source.status();
+    return { state: { status: 'failing', code: error.code, detail: error.detail, tokenStore, tokenStoreShared }, error };
   }
 }
 
 export async function readiness(tokens: TokenSources, waitMs: number): Promise<Readiness> {
-  const names = tokens.names();
-  const results = await Promise.all(names.map((name) => {
-    const source = tokens.source(name);
-    return source === undefined ? undefined : credentialReadiness(name, source, waitMs);
-  }));
-  const credentials: Record<string, CredentialReadiness> = {};
-  const errors: ProxyError[] = [];
-  names.forEach((name, i) => {
-    const result = results[i];
-    if (result === undefined) return;
-    if (!(result instanceof ProxyError)) {
-      credentials[name] = result;
-      return;
-    }
-    errors.push(result);
-    const status = tokens.source(name)?.status();
-    credentials[name] = { status: 'failing', code: result.code, detail: result.detail, tokenStore: status?.tokenStore ?? 'memory', tokenStoreShared: status?.tokenStoreShared ?? false };
-  });
+  const sources = eachSource(tokens);
+  const results = await Promise.all(sources.map(([name, source]) => credentialReadiness(name, source, waitMs)));
+  const credentials = Object.fromEntries(sources.map(([name], i) => [name, results[i]!.state]));
+  const errors = results.flatMap((result) => (result.error === undefined ? [] : [result.error]));
   return { ready: errors.length === 0, credentials, errors };
 }

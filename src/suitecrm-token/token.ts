@@ -62,6 +62,14 @@ export interface TokenSources {
   names(): readonly string[];
 }
 
+/** Each configured credential's name with its TokenSource, in configuration order. */
+export function eachSource(tokens: TokenSources): Array<readonly [string, TokenSource]> {
+  return tokens.names().flatMap((name) => {
+    const source = tokens.source(name);
+    return source === undefined ? [] : [[name, source] as const];
+  });
+}
+
 /** Callbacks for metrics; all optional. */
 export interface TokenHooks {
   tokenRequest(grant: GrantType, outcome: 'success' | FailureClass, durationMs: number): void;
