@@ -33,7 +33,7 @@ export function isMessage<T extends { channel: string }>(value: unknown): value 
 /** A message as it travels: with the name of the credential it is about. */
 export type Tagged<T> = T & { readonly credential: string };
 
-export function credentialOf(message: unknown): string | undefined {
+export function taggedCredential(message: unknown): string | undefined {
   const credential = (message as { credential?: unknown }).credential;
   return typeof credential === 'string' ? credential : undefined;
 }

@@ -16,7 +16,7 @@ import { CredentialSet } from '../reload/credential-set.js';
 import type { ReloadResult } from '../reload/reloader.js';
 import type { ReloadTarget } from '../reload/target.js';
 import { applyMessage, broadcastConfig, FAILED_MESSAGE, sendConfig, type ConfigMessage } from './config-sync.js';
-import { CHANNEL, credentialOf, isMessage, type PrimaryMessage, type Tagged, type WorkerMessage } from './messages.js';
+import { CHANNEL, taggedCredential, isMessage, type PrimaryMessage, type Tagged, type WorkerMessage } from './messages.js';
 
 /** A worker that dies is replaced after this pause, so a crash loop cannot spin the CPU. */
 const RESPAWN_DELAY_MS = 1000;
@@ -124,7 +124,7 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
   const fork = (): void => {
     const worker = cluster.fork();
     worker.on('message', (message: unknown) => {
-      if (isMessage<WorkerMessage>(message) && credentialOf(message) !== undefined) answerWorker(tokens, worker, message as Tagged<WorkerMessage>);
+      if (isMessage<WorkerMessage>(message) && taggedCredential(message) !== undefined) answerWorker(tokens, worker, message as Tagged<WorkerMessage>);
     });
     worker.once('listening', () => everListened.add(worker.id));
     // A replacement worker read the files itself; it takes what the group runs with once it

@@ -4,7 +4,7 @@
  * credential; incoming ones are handed only to the client of the credential they name.
  */
 import type { TokenSources } from '../suitecrm-token/token.js';
-import { credentialOf, isMessage, type PrimaryMessage, type Tagged, type WorkerMessage } from './messages.js';
+import { taggedCredential, isMessage, type PrimaryMessage, type Tagged, type WorkerMessage } from './messages.js';
 import { ClusterTokenClient, type IpcChannel } from './token-client.js';
 
 export interface WorkerChannel {
@@ -26,7 +26,7 @@ export class ClusterTokenClients implements TokenSources {
     this.configured = names;
     channel.onMessage((message) => {
       if (!isMessage<PrimaryMessage>(message)) return;
-      const credential = credentialOf(message);
+      const credential = taggedCredential(message);
       if (credential !== undefined) this.listeners.get(credential)?.(message);
     });
   }
