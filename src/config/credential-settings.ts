@@ -12,7 +12,7 @@ import { CREDENTIALS_SETTING, DEFAULT_CREDENTIAL, parseCredentials, type SuiteCr
 import { ConfigError, required, type FileReader, type Parsed } from './values.js';
 
 /** Settings that, when any is given, make the SUITECRM_* settings describe the `default` credential. */
-const DEFAULT_CREDENTIAL_SETTINGS = ['SUITECRM_CLIENT_ID', 'SUITECRM_CLIENT_SECRET', 'SUITECRM_USERNAME', 'SUITECRM_PASSWORD', 'SUITECRM_REFRESH_TOKEN'] as const;
+const DEFAULT_CREDENTIAL_SETTINGS = ['SUITECRM_GRANT_TYPE', 'SUITECRM_CLIENT_ID', 'SUITECRM_CLIENT_SECRET', 'SUITECRM_USERNAME', 'SUITECRM_PASSWORD', 'SUITECRM_REFRESH_TOKEN'] as const;
 
 /** The `default` credential from the SUITECRM_* settings, so a missing one fails now and not at the first token request. */
 function fromSettings(p: ReadonlyMap<SettingName, Parsed>): SuiteCrmCredential {
@@ -35,12 +35,12 @@ function fromSettings(p: ReadonlyMap<SettingName, Parsed>): SuiteCrmCredential {
 
 /**
  * Every credential, `default` first; throws ConfigError naming the setting (and credential) at
- * fault. `given` tells a setting the user wrote from one filled in by its default: a
- * SUITECRM_GRANT_TYPE of its own makes the SUITECRM_* settings a credential too.
+ * fault. `given` tells a setting the user wrote (directly or as <NAME>_FILE) from one filled in by
+ * its default: a SUITECRM_GRANT_TYPE of its own makes the SUITECRM_* settings a credential too.
  */
 export function credentialSettings(p: ReadonlyMap<SettingName, Parsed>, readFile: FileReader, given: (name: SettingName) => boolean): readonly SuiteCrmCredential[] {
   const text = p.get('SUITECRM_CREDENTIALS') as string | undefined;
-  const settingsGiven = DEFAULT_CREDENTIAL_SETTINGS.some((name) => p.get(name) !== undefined) || given('SUITECRM_GRANT_TYPE');
+  const settingsGiven = DEFAULT_CREDENTIAL_SETTINGS.some(given);
   if (text === undefined) return [fromSettings(p)];
   let named: SuiteCrmCredential[];
   try {
