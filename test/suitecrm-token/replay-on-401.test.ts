@@ -5,78 +5,69 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { sha256 } from '../support/digest.js';
-import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { JSONAPI } from '../support/jsonapi.js';
-import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { startProxy } from '../support/proxy-harness.js';
+import { proxyPerSuite } from '../support/suite-proxy.js';
 
 describe('401: re-authenticate and replay', () => {
-  let crm: FakeSuiteCrm;
-  let proxy: RunningProxy;
-  before(async () => {
-    crm = await startFakeSuiteCrm();
-    proxy = await startProxy(crm.url);
-  });
-  after(async () => {
-    await proxy.close();
-    await crm.close();
-  });
+  const suite = proxyPerSuite();
 
   test('a revoked token is replaced and a GET replayed transparently', async () => {
-    assert.equal((await fetch(`${proxy.url}/Api/V8/current-user`)).status, 200);
-    const grants = crm.grantsIssued();
-    crm.revokeAll();
-    const res = await fetch(`${proxy.url}/Api/V8/current-user`);
+    assert.equal((await fetch(`${suite.proxy.url}/Api/V8/current-user`)).status, 200);
+    const grants = suite.crm.grantsIssued();
+    suite.crm.revokeAll();
+    const res = await fetch(`${suite.proxy.url}/Api/V8/current-user`);
     assert.equal(res.status, 200);
-    assert.equal(crm.grantsIssued() - grants, 1);
-    const [rejected, replayed] = crm.requests.slice(-2);
+    assert.equal(suite.crm.grantsIssued() - grants, 1);
+    const [rejected, replayed] = suite.crm.requests.slice(-2);
     assert.equal(rejected!.status, 401);
     assert.equal(replayed!.status, 200);
     assert.notEqual(rejected!.tokenJti ?? 'none', replayed!.tokenJti);
   });
 
   test('a POST with a JSON body is replayed byte for byte and applied once', async () => {
-    await fetch(`${proxy.url}/Api/V8/current-user`);
-    crm.revokeAll();
+    await fetch(`${suite.proxy.url}/Api/V8/current-user`);
+    suite.crm.revokeAll();
     const body = JSON.stringify({ data: { type: 'Accounts', attributes: { name: 'Replay Ltd', note: 'ü'.repeat(1000) } } });
-    const res = await fetch(`${proxy.url}/Api/V8/module`, { method: 'POST', headers: { 'content-type': JSONAPI }, body });
+    const res = await fetch(`${suite.proxy.url}/Api/V8/module`, { method: 'POST', headers: { 'content-type': JSONAPI }, body });
     assert.equal(res.status, 201);
-    const posts = crm.requests.filter((r) => r.method === 'POST' && r.path === '/Api/V8/module').slice(-2);
+    const posts = suite.crm.requests.filter((r) => r.method === 'POST' && r.path === '/Api/V8/module').slice(-2);
     assert.deepEqual(posts.map((r) => r.status), [401, 201]);
     assert.ok(posts.every((r) => r.bodySha256 === sha256(body) && r.bodyLength === Buffer.byteLength(body)));
     assert.deepEqual(posts.map((r) => r.applied), [false, true]);
   });
 
   test('fifty concurrent 401s for the same token cause one new grant', async () => {
-    await fetch(`${proxy.url}/Api/V8/current-user`);
-    crm.revokeAll();
-    const grants = crm.grantsIssued();
-    const statuses = await Promise.all(Array.from({ length: 50 }, () => fetch(`${proxy.url}/Api/V8/current-user`).then((r) => r.status)));
+    await fetch(`${suite.proxy.url}/Api/V8/current-user`);
+    suite.crm.revokeAll();
+    const grants = suite.crm.grantsIssued();
+    const statuses = await Promise.all(Array.from({ length: 50 }, () => fetch(`${suite.proxy.url}/Api/V8/current-user`).then((r) => r.status)));
     assert.ok(statuses.every((s) => s === 200), String(statuses));
-    assert.equal(crm.grantsIssued() - grants, 1);
+    assert.equal(suite.crm.grantsIssued() - grants, 1);
   });
 
   test('a permanent 401 goes back to the caller: no loop, bounded token requests', async () => {
-    crm.faults.rejectAllTokens = true;
+    suite.crm.faults.rejectAllTokens = true;
     try {
-      const before = crm.tokenRequestCount();
+      const before = suite.crm.tokenRequestCount();
       for (let i = 0; i < 20; i++) {
-        const res = await fetch(`${proxy.url}/Api/V8/current-user`);
+        const res = await fetch(`${suite.proxy.url}/Api/V8/current-user`);
         assert.equal(res.status, 401);
         assert.equal(((await res.json()) as { error: string }).error, 'access_denied', "SuiteCRM's own 401 body");
       }
-      assert.ok(crm.tokenRequestCount() - before <= 2, `token requests: ${crm.tokenRequestCount() - before}`);
+      assert.ok(suite.crm.tokenRequestCount() - before <= 2, `token requests: ${suite.crm.tokenRequestCount() - before}`);
     } finally {
-      crm.faults.rejectAllTokens = false;
+      suite.crm.faults.rejectAllTokens = false;
     }
   });
 
   test('a body larger than REPLAY_BODY_LIMIT_BYTES streams and its 401 goes back to the caller', async () => {
-    const small = await startProxy(crm.url, { REPLAY_BODY_LIMIT_BYTES: '1024' });
+    const small = await startProxy(suite.crm.url, { REPLAY_BODY_LIMIT_BYTES: '1024' });
     try {
       await fetch(`${small.url}/Api/V8/current-user`);
-      crm.revokeAll();
+      suite.crm.revokeAll();
       const body = randomBytes(4096);
       const res = await fetch(`${small.url}/Api/V8/custom/echo`, { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } });
       assert.equal(res.status, 401);
