@@ -16,6 +16,7 @@ import { CredentialSet } from '../reload/credential-set.js';
 import type { ReloadResult } from '../reload/reloader.js';
 import type { ReloadTarget } from '../reload/target.js';
 import { applyMessage, broadcastConfig, FAILED_MESSAGE, sendConfig, type ConfigMessage } from './config-sync.js';
+import { startGroupState, type GroupState } from './group-state.js';
 import { CHANNEL, taggedCredential, isMessage, type PrimaryMessage, type Tagged, type WorkerMessage } from './messages.js';
 
 /** A worker that dies is replaced after this pause, so a crash loop cannot spin the CPU. */
@@ -27,6 +28,8 @@ export interface PrimaryHandle {
   readonly logger: Logger;
   /** The tokens of the process group, one per credential; a reload prepares them. */
   readonly credentials: CredentialSet;
+  /** The state the workers share (sessions, limits), kept here and asked for over IPC. */
+  readonly groupState: GroupState;
   /** What a reload changes in the primary: its log level, and the workers follow. */
   readonly reloadTarget: ReloadTarget;
   /** Tells the workers how a reload ended (they apply it, or count the failure). */
@@ -113,9 +116,10 @@ async function stopWorkers(shutdownTimeoutMs: number): Promise<void> {
   })));
 }
 
-export function startPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): PrimaryHandle {
+export async function startPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<PrimaryHandle> {
   const log = logger.child({ component: 'primary' });
   const tokens = groupTokens(config, logger);
+  const groupState = await startGroupState(config, logger);
   /** The last configuration the workers were told to apply; a replacement worker gets it too. */
   let lastApplied: ConfigMessage | undefined;
   let stopping = false;
@@ -123,6 +127,7 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
 
   const fork = (): void => {
     const worker = cluster.fork();
+    groupState.attach(worker);
     worker.on('message', (message: unknown) => {
       if (isMessage<WorkerMessage>(message) && taggedCredential(message) !== undefined) answerWorker(tokens, worker, message as Tagged<WorkerMessage>);
     });
@@ -153,7 +158,7 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
   async function stop(): Promise<void> {
     stopping = true;
     await stopWorkers(config.shutdownTimeoutMs);
-    await tokens.close();
+    await Promise.all([tokens.close(), groupState.close()]);
   }
 
   const reloaded = (result: ReloadResult): void => {
@@ -168,5 +173,5 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
     }
   };
 
-  return { logger, stop, credentials: tokens, reloadTarget: logLevelTarget(logger), reloaded };
+  return { logger, stop, credentials: tokens, groupState, reloadTarget: logLevelTarget(logger), reloaded };
 }

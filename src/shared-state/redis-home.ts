@@ -11,7 +11,7 @@
 import { EventEmitter, once } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { describeTarget, errorReason, redisConnections } from '../suitecrm-token/shared/redis-connection.js';
+import { describeTarget, errorReason, redisConnections } from './redis-connection.js';
 
 export interface RedisHomeOptions {
   /** redis:// or rediss:// URL (may hold a password: never logged). */
