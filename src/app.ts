@@ -123,7 +123,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // PROXY_WORKERS: a worker gets its tokens from the primary; otherwise this process owns them.
   const owned = options.tokenSources
     ? undefined
-    : new CredentialSet(config, (credential) => createTokenManager(credential, logger, { now: options.now, hooks: metrics.tokenHooks(credential.current.name, options.tokenHooks) }));
+    : new CredentialSet(config, (credential) => createTokenManager(credential, logger, { now: options.now, hooks: metrics.tokenHooks(credential.current.name, options.tokenHooks), home: stateHome }));
   const tokens: TokenSources = options.tokenSources ?? (owned as CredentialSet);
   app.decorate('tokens', tokens);
   metrics.watchTokens(tokens);

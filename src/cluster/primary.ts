@@ -17,6 +17,7 @@ import type { ReloadResult } from '../reload/reloader.js';
 import type { ReloadTarget } from '../reload/target.js';
 import { applyMessage, broadcastConfig, FAILED_MESSAGE, sendConfig, type ConfigMessage } from './config-sync.js';
 import { startGroupState, type GroupState } from './group-state.js';
+import type { StateHome } from '../shared-state/state-home.js';
 import { CHANNEL, taggedCredential, isMessage, type PrimaryMessage, type Tagged, type WorkerMessage } from './messages.js';
 
 /** A worker that dies is replaced after this pause, so a crash loop cannot spin the CPU. */
@@ -51,10 +52,11 @@ function broadcast(message: Tagged<PrimaryMessage>): void {
  * tagged with that credential. A manager being warmed by a reload keeps its first token to itself
  * until it is swapped in.
  */
-function groupTokens(config: Config, logger: Logger): CredentialSet {
+function groupTokens(config: Config, logger: Logger, home: StateHome): CredentialSet {
   return new CredentialSet(config, (credential, isCurrent) => {
     const name = credential.current.name;
     return createTokenManager(credential, logger, {
+      home,
       hooks: { tokenStored: (token: CachedToken) => { if (isCurrent()) broadcast({ channel: CHANNEL, type: 'token', id: 0, token, credential: name }); } },
     });
   });
@@ -118,8 +120,9 @@ async function stopWorkers(shutdownTimeoutMs: number): Promise<void> {
 
 export async function startPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<PrimaryHandle> {
   const log = logger.child({ component: 'primary' });
-  const tokens = groupTokens(config, logger);
   const groupState = await startGroupState(config, logger);
+  // The group's tokens are shared through the primary's own home (Redis with TOKEN_STORE=redis).
+  const tokens = groupTokens(config, logger, groupState.home);
   /** The last configuration the workers were told to apply; a replacement worker gets it too. */
   let lastApplied: ConfigMessage | undefined;
   let stopping = false;
@@ -158,7 +161,8 @@ export async function startPrimary(config: Config, logger: Logger = createLogger
   async function stop(): Promise<void> {
     stopping = true;
     await stopWorkers(config.shutdownTimeoutMs);
-    await Promise.all([tokens.close(), groupState.close()]);
+    await tokens.close();
+    await groupState.close();
   }
 
   const reloaded = (result: ReloadResult): void => {
