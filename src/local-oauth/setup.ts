@@ -10,6 +10,7 @@ import { allowedGrants } from '../config/oauth-credentials.js';
 import { type OAuthCaller } from './client-registry.js';
 import { LiveClientRegistry } from './live-clients.js';
 import { LocalSessions } from './local-sessions.js';
+import { MemorySessionBook } from './sessions/memory-book.js';
 import { LoginRateLimit } from './login-rate-limit.js';
 import { LoginThrottle } from './login-throttle.js';
 import type { LocalTokenResolver } from '../security/local-tokens.js';
@@ -57,7 +58,8 @@ export function oauthCallers(config: Config): OAuthCaller[] {
 
 export function setupLocalOAuth(config: Config, now?: () => number): LocalOAuth {
   const limits = config.localTokens;
-  const store = new LocalSessions({ ...limits, now });
+  const book = new MemorySessionBook({ maxTotal: limits.maxSessions, maxPerCaller: limits.maxSessionsPerClient }, now);
+  const store = new LocalSessions(book, { ...limits, now });
   const clients = new LiveClientRegistry(oauthCallers(config));
   const endpoint = config.security.forwardTokenEndpoint ? undefined : new LocalTokenEndpoint(clients, store);
   return {
