@@ -140,7 +140,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.addHook('onResponse', logRequest);
 
   // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
-  const localOAuth = setupLocalOAuth(config, options.now);
+  const localOAuth = setupLocalOAuth(config, logger, options.now, stateHome);
   const security = new LiveSecurity(new SecurityRules(config.security, config.tokenPath, localOAuth.resolver));
   const upstreamTimeout = { ms: config.upstreamTimeoutMs };
   const reload = new AppReload({ app, logger, security, localTokens: localOAuth.resolver, oauthClients: localOAuth.clients, metrics, upstreamTimeout, followCredentials: options.followCredentials });
@@ -160,7 +160,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   app.addHook('onClose', async () => {
-    await Promise.all([upstream.api.close(), owned?.close()]);
+    await Promise.all([upstream.api.close(), owned?.close(), localOAuth.store.close()]);
     if (ownHome !== undefined) await closeHome(ownHome);
   });
   return app;

@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { PrimaryLink, PrimaryServices, type PrimaryEnd } from '../shared-state/primary-link.js';
 import { closeHome, PROCESS_HOME, redisHomeFor, type StateHome } from '../shared-state/state-home.js';
+import { sessionBookFor } from '../local-oauth/sessions/book-for-home.js';
+import { sessionService, SESSIONS_SERVICE } from '../local-oauth/sessions/primary-book.js';
 
 export interface GroupState {
   readonly services: PrimaryServices;
@@ -23,8 +25,9 @@ export interface GroupState {
 export async function startGroupState(config: Config, logger: Logger): Promise<GroupState> {
   const home = (await redisHomeFor(config, logger)) ?? PROCESS_HOME;
   const services = new PrimaryServices();
-  // Each shared feature serves its in-memory (or Redis-backed) copy here, e.g.
-  // services.serve('counters', ...), services.serve('sessions', ...).
+  // Each shared feature serves its in-memory (or Redis-backed) copy here.
+  const sessions = sessionBookFor(home, config, logger);
+  services.serve(SESSIONS_SERVICE, sessionService(sessions, (change) => services.push(SESSIONS_SERVICE, change)));
   return {
     services,
     home,
@@ -36,7 +39,10 @@ export async function startGroupState(config: Config, logger: Logger): Promise<G
       services.attach(end);
       worker.once('exit', () => services.detach(end));
     },
-    close: () => closeHome(home),
+    close: async () => {
+      await sessions.close();
+      await closeHome(home);
+    },
   };
 }
 

@@ -50,7 +50,7 @@ function broadcast(message: Tagged<PrimaryMessage>): void {
 /**
  * The tokens of the process group; every token a credential's manager stores goes to all workers,
  * tagged with that credential. A manager being warmed by a reload keeps its first token to itself
- * until it is swapped in.
+ * until it is swapped in. With TOKEN_STORE=redis the tokens are shared through the primary's home.
  */
 function groupTokens(config: Config, logger: Logger, home: StateHome): CredentialSet {
   return new CredentialSet(config, (credential, isCurrent) => {
@@ -121,7 +121,6 @@ async function stopWorkers(shutdownTimeoutMs: number): Promise<void> {
 export async function startPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<PrimaryHandle> {
   const log = logger.child({ component: 'primary' });
   const groupState = await startGroupState(config, logger);
-  // The group's tokens are shared through the primary's own home (Redis with TOKEN_STORE=redis).
   const tokens = groupTokens(config, logger, groupState.home);
   /** The last configuration the workers were told to apply; a replacement worker gets it too. */
   let lastApplied: ConfigMessage | undefined;

@@ -10,7 +10,10 @@ import { allowedGrants } from '../config/oauth-credentials.js';
 import { type OAuthCaller } from './client-registry.js';
 import { LiveClientRegistry } from './live-clients.js';
 import { LocalSessions } from './local-sessions.js';
-import { MemorySessionBook } from './sessions/memory-book.js';
+import { sessionBookFor } from './sessions/book-for-home.js';
+import { tokenDigest } from './sessions/token-digest.js';
+import { PROCESS_HOME, type StateHome } from '../shared-state/state-home.js';
+import type { Logger } from 'pino';
 import { LoginRateLimit } from './login-rate-limit.js';
 import { LoginThrottle } from './login-throttle.js';
 import type { LocalTokenResolver } from '../security/local-tokens.js';
@@ -56,10 +59,11 @@ export function oauthCallers(config: Config): OAuthCaller[] {
   }];
 }
 
-export function setupLocalOAuth(config: Config, now?: () => number): LocalOAuth {
+/** `home`: where the sessions live (this process, the PROXY_WORKERS primary, Redis). */
+export function setupLocalOAuth(config: Config, logger: Logger, now?: () => number, home: StateHome = PROCESS_HOME): LocalOAuth {
   const limits = config.localTokens;
-  const book = new MemorySessionBook({ maxTotal: limits.maxSessions, maxPerCaller: limits.maxSessionsPerClient }, now);
-  const store = new LocalSessions(book, { ...limits, now });
+  const book = sessionBookFor(home, config, logger, now);
+  const store = new LocalSessions(book, { ...limits, digest: tokenDigest(config.tokenStoreKey), now });
   const clients = new LiveClientRegistry(oauthCallers(config));
   const endpoint = config.security.forwardTokenEndpoint ? undefined : new LocalTokenEndpoint(clients, store);
   return {

@@ -39,8 +39,8 @@ const PROBE_MS = 500;
 /**
  * Events: `down`/`up` once per outage and recovery; `ready` each time the command connection is
  * ready (the first time too: a feature logs that it is connected); `resubscribed` each time the
- * subscriber is ready again, since messages published while it was away are lost (a feature that
- * caches what it heard drops its copies then).
+ * subscriber is ready again after a disconnection, since messages published while it was away are
+ * lost (a feature that caches what it heard drops its copies then).
  */
 type HomeEvents = { up: []; down: [reason: string]; ready: []; resubscribed: [] };
 
@@ -56,6 +56,7 @@ export class RedisHome extends EventEmitter<HomeEvents> {
   private since: number | undefined;
   private closed = false;
   private probe: NodeJS.Timeout | undefined;
+  private subscribedBefore = false;
 
   constructor(private readonly opts: RedisHomeOptions) {
     super();
@@ -78,7 +79,8 @@ export class RedisHome extends EventEmitter<HomeEvents> {
     this.subscriber.on('ready', () => {
       const names = [...this.channels.keys()];
       if (names.length > 0) this.subscriber.subscribe(...names).catch(() => { /* the features poll as a safety net */ });
-      this.emit('resubscribed');
+      if (this.subscribedBefore) this.emit('resubscribed');
+      this.subscribedBefore = true;
     });
     this.subscriber.on('message', (channel: string, message: string) => {
       for (const listener of this.channels.get(channel) ?? []) listener(message);

@@ -69,6 +69,13 @@ export class MemorySessionBook implements SessionBook {
     return true;
   }
 
+  /** Lets go of a session without announcing it ended (a Redis replica's own session, now shared). */
+  release(session: SessionRecord): void {
+    if (this.byAccess.get(session.accessDigest) === undefined) return;
+    this.table.remove(session);
+    this.forget(session);
+  }
+
   counts(): ReadonlyMap<string, number> {
     return this.table.countsByCaller(this.now());
   }
