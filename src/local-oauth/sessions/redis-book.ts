@@ -89,7 +89,7 @@ export class RedisSessionBook implements SessionBook, ResyncState {
   }
 
   async add(session: SessionRecord): Promise<void> {
-    if (this.opts.home.usable()) {
+    if (await this.usable()) {
       try {
         this.heard(await this.command((c) => c.sessionAdd(...this.addArgs(session, false))));
         this.cache.set(session);
@@ -105,7 +105,7 @@ export class RedisSessionBook implements SessionBook, ResyncState {
     if (this.own.holdsRefresh(refreshDigest)) return this.own.refreshNow(refreshDigest, caller, next);
     // A shared refresh token is spent once for the fleet, which only Redis can promise: while it is
     // down the tool is refused as for a spent token and logs in again (served here).
-    if (!this.opts.home.usable()) return { ok: false, refusal: 'revoked' };
+    if (!(await this.usable())) return { ok: false, refusal: 'revoked' };
     let answer: string[];
     try {
       const { maxPerCaller, maxTotal } = this.opts.limits;
@@ -127,7 +127,7 @@ export class RedisSessionBook implements SessionBook, ResyncState {
   async end(session: SessionRecord): Promise<void> {
     this.cache.ended([session.accessDigest]);
     if (this.own.endNow(session)) return;
-    if (this.opts.home.usable()) {
+    if (await this.usable()) {
       try {
         await this.command((c) => c.sessionEnd(this.base, this.now(), this.channel, session.accessDigest, session.forgetAt));
         return;
@@ -140,7 +140,7 @@ export class RedisSessionBook implements SessionBook, ResyncState {
 
   async countsByCaller(): Promise<ReadonlyMap<string, number>> {
     const counts = new Map(this.own.counts());
-    if (!this.opts.home.usable()) return counts;
+    if (!(await this.usable())) return counts;
     const flat = await this.command((c) => c.sessionCounts(this.base, this.now())).catch(() => []);
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const caller = String(flat[i]);
@@ -193,9 +193,14 @@ export class RedisSessionBook implements SessionBook, ResyncState {
 
   private async load(accessDigest: string): Promise<SessionRecord | null> {
     // Thrown: the cache keeps what it has (the sessions seen keep working while Redis is down).
-    if (!this.opts.home.usable()) throw new Error('Redis is not usable');
+    if (!(await this.usable())) throw new Error('Redis is not usable');
     const flat = await this.command((c) => c.sessionFind(this.base, this.now(), accessDigest));
     return flat === null ? null : (sessionFromHash(accessDigest, flat) ?? null);
+  }
+
+  /** Waits for the first connection (bounded, RedisHome.ready); afterwards answers at once. */
+  private usable(): Promise<boolean> {
+    return this.closed ? Promise.resolve(false) : this.opts.home.ready();
   }
 
   private rememberEnd(session: SessionRecord): void {
