@@ -80,6 +80,11 @@ export class LocalSessions {
     return this.now() < session.accessExpiresAt ? session : null;
   }
 
+  /** False when the sessions live in this process: `authenticate` always answers, `lookup` is never needed. */
+  get needsLookups(): boolean {
+    return this.book.complete !== true;
+  }
+
   /** Undefined when `authenticate` can answer now; else a promise that settles (never rejects) once it can. */
   lookup(accessToken: string): Promise<void> | undefined {
     const digest = this.digest(accessToken);

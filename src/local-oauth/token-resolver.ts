@@ -16,7 +16,8 @@ export function localTokenResolver(store: LocalSessions): LocalTokenResolver {
       const session = store.authenticate(presented);
       return session === undefined || session === null ? { error: revoked() } : { caller: session.caller };
     },
-    lookup: (presented) => (looksLikeLocalAccessToken(presented) ? store.lookup(presented) : undefined),
+    // Without it (sessions in this process) the security hook never even looks.
+    ...(store.needsLookups ? { lookup: (presented: string) => (looksLikeLocalAccessToken(presented) ? store.lookup(presented) : undefined) } : {}),
     revoked,
   };
 }

@@ -8,6 +8,7 @@ import type { RefreshAnswer, SessionBook, SessionChange, SessionRecord } from '.
 import { SessionTable, type SessionLimits } from './session-table.js';
 
 export class MemorySessionBook implements SessionBook {
+  readonly complete = true;
   private readonly byAccess = new Map<string, SessionRecord>();
   private readonly byRefresh = new Map<string, SessionRecord>();
   private readonly table: SessionTable<SessionRecord>;

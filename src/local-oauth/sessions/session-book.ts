@@ -38,6 +38,8 @@ export type RefreshAnswer =
 export type SessionChange = { readonly ended: readonly string[] } | { readonly reset: true };
 
 export interface SessionBook {
+  /** True when `peek` always answers (the sessions live in this process): nothing is ever looked up. */
+  readonly complete?: boolean;
   /**
    * What this process knows now, without waiting: the session; null when it knows there is none
    * (unknown, ended); undefined when it has to ask (`find`).
