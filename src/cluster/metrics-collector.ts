@@ -5,6 +5,9 @@
  * rendered from the answers held (group-metrics.ts) and the primary's own registry. A worker that
  * did not answer in time is counted with its last answer, logged and shown in
  * suitecrm_proxy_metrics_workers_unanswered; a worker that exits leaves its counts in the sums.
+ * prom-client's own `clusterMetrics()` does the collecting part with the module-wide registries
+ * of `setRegistries` (ours is per app), fails the whole scrape after 5 s, and forgets a worker that
+ * died, so its counts would drop out of the sums: only its `aggregate` is used (group-metrics.ts).
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';

@@ -52,12 +52,19 @@ function setUp(workers: StandInWorker[], timeoutMs?: number) {
   const missed: number[] = [];
   const collector = new MetricsCollector({ own, workers: () => workers, logger: pino(sink), unanswered: (n) => missed.push(n), timeoutMs });
   for (const worker of workers) worker.collector = collector;
-  return { collector, logs, missed };
+  return { collector, logs, missed, own };
 }
 
-/** Lets the stand-ins' answers (promise callbacks) run. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
+/** The primary's answer to the worker's scrape, once sent. */
+async function expositionSentTo(worker: StandInWorker): Promise<PrimaryMetricsMessage> {
+  const sent = (): PrimaryMetricsMessage | undefined => worker.received.find((m) => m.type === 'exposition');
+  while (sent() === undefined) await new Promise((resolve) => setImmediate(resolve));
+  return sent()!;
+}
+
+/** Lets the stand-ins' answers (promise chains without I/O) run: they all finish before the next macrotask. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 test('every worker answers: the exposition sums them with the primary\'s own figures', async () => {
@@ -138,11 +145,16 @@ test('a worker\'s scrape is answered with the exposition under its id', async ()
   const worker = new StandInWorker('1', 4);
   const { collector } = setUp([worker]);
   collector.receive(worker, { channel: 'suitecrm-proxy-metrics', type: 'scrape', id: 42 });
-  await new Promise<void>((resolve) => {
-    const check = (): void => { if (worker.received.some((m) => m.type === 'exposition')) resolve(); else setImmediate(check); };
-    check();
-  });
-  const answer = worker.received.find((m) => m.type === 'exposition');
-  assert.equal(answer?.type === 'exposition' && answer.id, 42);
+  const answer = await expositionSentTo(worker);
+  assert.equal(answer.type === 'exposition' && answer.id, 42);
   assert.equal(parseExposition((answer as { text: string }).text).value('suitecrm_proxy_requests_total'), 4);
+});
+
+test('the group cannot be rendered (a metric of the primary throws): the worker is told, and the primary logs it as a bug', async () => {
+  const worker = new StandInWorker('1', 4);
+  const { collector, logs, own } = setUp([worker]);
+  new Counter({ name: 'suitecrm_proxy_broken_total', help: 'h', registers: [own], collect() { throw new Error('broken collect'); } });
+  collector.receive(worker, { channel: 'suitecrm-proxy-metrics', type: 'scrape', id: 7 });
+  assert.deepEqual(await expositionSentTo(worker), { channel: 'suitecrm-proxy-metrics', type: 'exposition', id: 7, text: undefined });
+  assert.equal(logs.find((l) => l.event === 'metrics_render_failed')?.level, 50);
 });
