@@ -6,9 +6,9 @@
  * leaves its counts in the sums; no counter of any scrape is ever lower than in the one before.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Agent, fetch } from 'undici';
+import { processTree } from '../../bench/procfs.js';
 import { burst } from '../support/burst.js';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { parseExposition, type Exposition } from '../support/prometheus-text.js';
@@ -18,9 +18,9 @@ import { until } from '../support/wait.js';
 
 const TOKEN_REQUEST = { grant: 'client_credentials', outcome: 'success', credential: 'default' };
 
-/** The pids of a process's children (the cluster workers of the primary). */
+/** The pids of the primary's cluster workers (its descendants, from /proc). */
 function childPids(pid: number): number[] {
-  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return processTree(pid).slice(1);
 }
 
 /** The `worker` labels of one per-process metric in a scrape, sorted. */
