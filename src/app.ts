@@ -25,6 +25,7 @@ import { securityPlugin } from './security/plugin.js';
 import { serverOptions } from './security/server-options.js';
 import { installDrainGuard } from './admin/shutdown.js';
 import { upstreamConnections } from './upstream/pools.js';
+import { closeHome, homeStatus, PROCESS_HOME, redisHomeFor, type StateHome } from './shared-state/state-home.js';
 import { logTlsWarnings } from './upstream/tls.js';
 
 export interface AppOptions {
@@ -39,6 +40,11 @@ export interface AppOptions {
   readonly followCredentials?: (next: Config) => void;
   /** What a scrape answers instead of this app's registry (a PROXY_WORKERS worker: the group's figures). */
   readonly metricsExposition?: (registry: Registry) => MetricsExposition;
+  /**
+   * Where shared state lives (src/shared-state/): a PROXY_WORKERS worker's primary. Without it,
+   * Redis with TOKEN_STORE=redis (opened and closed by this app), else this process.
+   */
+  readonly stateHome?: StateHome;
 }
 
 declare module 'fastify' {
@@ -46,6 +52,8 @@ declare module 'fastify' {
     /** The tokens of every SuiteCRM credential, by name. */
     tokens: TokenSources;
     metrics: ProxyMetrics;
+    /** Where state shared with other processes lives: this process, the primary, or Redis. */
+    stateHome: StateHome;
     /** What a configuration reload changes in this app (src/reload/); credentials only when it owns its tokens. */
     reload: { readonly app: AppReload; readonly credentials: CredentialSet | undefined };
   }
@@ -110,6 +118,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   logTlsWarnings(config, logger);
   const upstream = upstreamConnections(config);
 
+  const ownHome = options.stateHome === undefined ? await redisHomeFor(config, logger) : undefined;
+  const stateHome = options.stateHome ?? ownHome ?? PROCESS_HOME;
+  app.decorate<StateHome>('stateHome', stateHome);
+
   const metrics = new ProxyMetrics();
   // PROXY_WORKERS: a worker gets its tokens from the primary; otherwise this process owns them.
   const owned = options.tokenSources
@@ -141,7 +153,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     localTokens: localOAuth.resolver, live: security,
   });
   await app.register(localOAuthPlugin, { ...localOAuth, observeLogin: localLoginMetrics(metrics.registry, localOAuth.store) });
-  await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting, lastConfigReload: () => reload.lastSuccessAt });
+  await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting, lastConfigReload: () => reload.lastSuccessAt, sharedState: () => homeStatus(stateHome) });
   await app.register(proxyPlugin, {
     dispatcher: suitecrmDispatcher(upstream, logger.child({ component: 'upstream' })),
     tokens,
@@ -152,6 +164,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   app.addHook('onClose', async () => {
     await Promise.all([upstream.api.close(), owned?.close()]);
+    if (ownHome !== undefined) await closeHome(ownHome);
   });
   return app;
 }

@@ -18,6 +18,7 @@ import { CredentialSet } from '../reload/credential-set.js';
 import type { ReloadResult } from '../reload/reloader.js';
 import type { ReloadTarget } from '../reload/target.js';
 import { applyMessage, broadcastConfig, FAILED_MESSAGE, sendConfig, type ConfigMessage } from './config-sync.js';
+import { startGroupState, type GroupState } from './group-state.js';
 import { CHANNEL, taggedCredential, isMessage, type PrimaryMessage, type Tagged, type WorkerMessage } from './messages.js';
 import { PrimaryMetrics } from './primary-metrics.js';
 
@@ -30,6 +31,8 @@ export interface PrimaryHandle {
   readonly logger: Logger;
   /** The tokens of the process group, one per credential; a reload prepares them. */
   readonly credentials: CredentialSet;
+  /** The state the workers share (sessions, limits), kept here and asked for over IPC. */
+  readonly groupState: GroupState;
   /** What a reload changes in the primary: its log level, and the workers follow. */
   readonly reloadTarget: ReloadTarget;
   /** Tells the workers how a reload ended (they apply it) and counts it: the group's reloads are the primary's. */
@@ -129,10 +132,11 @@ async function stopWorkers(shutdownTimeoutMs: number): Promise<void> {
   })));
 }
 
-export function startPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): PrimaryHandle {
+export async function startPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<PrimaryHandle> {
   const log = logger.child({ component: 'primary' });
   const metrics = new PrimaryMetrics(log);
   const tokens = groupTokens(config, logger, metrics);
+  const groupState = await startGroupState(config, logger);
   /** The last configuration the workers were told to apply; a replacement worker gets it too. */
   let lastApplied: ConfigMessage | undefined;
   let stopping = false;
@@ -140,6 +144,7 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
 
   const fork = (): void => {
     const worker = cluster.fork();
+    groupState.attach(worker);
     listenToWorker(worker, tokens, metrics);
     worker.once('listening', () => everListened.add(worker.id));
     // A replacement worker read the files itself; it takes what the group runs with once it
@@ -169,7 +174,7 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
   async function stop(): Promise<void> {
     stopping = true;
     await stopWorkers(config.shutdownTimeoutMs);
-    await tokens.close();
+    await Promise.all([tokens.close(), groupState.close()]);
   }
 
   const reloaded = (result: ReloadResult): void => {
@@ -185,5 +190,5 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
     }
   };
 
-  return { logger, stop, credentials: tokens, reloadTarget: logLevelTarget(logger), reloaded };
+  return { logger, stop, credentials: tokens, groupState, reloadTarget: logLevelTarget(logger), reloaded };
 }
