@@ -27,7 +27,10 @@ export interface WindowCount {
 export interface SharedCounters {
   /** Takes one request from bucket `key`, which holds `burst` and refills completely in `refillMs`. */
   take(key: string, burst: number, refillMs: number): Promise<BucketTake>;
-  /** Adds `by` (0: only reads) to the window `key`, which lasts `windowMs` from its first add. */
+  /**
+   * Adds `by` to the window `key`, which lasts `windowMs` from its first add. 0 only reads; a
+   * negative `by` takes back an earlier add (never below 0, and it never starts a window).
+   */
   add(key: string, windowMs: number, by: number): Promise<WindowCount>;
   close?(): Promise<void>;
 }
