@@ -14,11 +14,10 @@
  * the request is refused anyway). So concurrent guesses on several replicas cannot all pass the
  * check before any of them is counted; an attempt in flight counts as a failure until it ends.
  */
+import { sha256 } from '../config/secret-text.js';
 import type { SharedCounters } from '../shared-state/counters.js';
 
 const WINDOW_MS = 60_000;
-/** Client ids are at most 255 characters; a longer one names no caller and needs no more key. */
-const MAX_CLIENT_ID_KEY = 256;
 
 export interface ThrottleLimits {
   /** Per (address, client id); 0 turns this level off. */
@@ -37,10 +36,14 @@ export interface CountedAttempt {
   settle(failed: boolean): Promise<void>;
 }
 
-/** The (address, client id) key: a non-string id (JSON) is keyed by its JSON text; long ids are cut. */
+/**
+ * The (address, client id) key. The client id is digested (a non-string id by its JSON text): a
+ * tool that sends its secret in the client id field (swapped settings) must not put it in Redis
+ * keys, and the key has one length whatever was sent.
+ */
 export function clientKey(address: string, clientId: unknown): string {
   const id = typeof clientId === 'string' ? clientId : (JSON.stringify(clientId) ?? '');
-  return `${address}|${id.slice(0, MAX_CLIENT_ID_KEY)}`;
+  return `${address}|${sha256(id).toString('base64url').slice(0, 22)}`;
 }
 
 function waitSeconds(resetInMs: number): number {

@@ -4,8 +4,8 @@
  * this process's memory, the PROXY_WORKERS primary (the same memory code, asked over IPC), and
  * Redis (one atomic script per operation), which falls back to memory while Redis is down.
  *
- * Keys are short and secret-free (a caller name, an address, a client id cut to 256 characters):
- * they are stored as they are.
+ * Keys are short and secret-free (a caller name, an address, a digest of a client id): they are
+ * stored as they are.
  */
 
 /** The answer to taking one request from a token bucket. */

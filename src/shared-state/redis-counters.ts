@@ -10,8 +10,8 @@
  *
  * Keys: <prefix>:{limits}:bucket:<key> (a hash {tokens, at}) and <prefix>:{limits}:window:<key>
  * (a counter), each expiring when it no longer matters (a full bucket, an ended window). The keys
- * carry caller names, addresses and client ids, never a secret; one hash tag keeps the limits of
- * a fleet in one Redis Cluster slot.
+ * carry caller names, addresses and client id digests, never a secret; one hash tag keeps the
+ * limits of a fleet in one Redis Cluster slot.
  */
 import type { BucketTake, SharedCounters, WindowCount } from './counters.js';
 import { bucketAnswer, MemoryCounters } from './memory-counters.js';
