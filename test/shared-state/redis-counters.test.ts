@@ -125,3 +125,21 @@ test('Redis down: every replica counts alone at once, says so once; back: shares
   assert.equal(shared.filter((r) => r.allowed).length, 2);
   assert.equal((await fleet[1]!.counters.add('w', 60_000, 0)).count, 0, 'the local window was forgotten');
 });
+
+test('Redis down from the start: each take is answered from memory without waiting again; shared once it is up', async (t) => {
+  if (!needRedis(t)) return;
+  const redis = await startRedis(t, { deferStart: true });
+  const [replica] = replicas(t, redis.url, 1, 500);
+  const { counters, home } = replica!;
+  // The first take waits for the first connection attempt (refused at once), the others not at all.
+  assert.deepEqual((await Promise.all([1, 2, 3].map(() => counters.take('etl', 2, 600_000)))).map((r) => r.allowed), [true, true, false]);
+  assert.equal(home.usable(), false);
+  assert.equal(await home.ready(), false, 'no second wait for a connection that already failed');
+  assert.equal(replica!.logs.filter((l) => l.event === 'shared_state_unavailable').length, 1);
+
+  await redis.start();
+  await until('the replica connected', () => home.usable(), 15_000);
+  assert.equal((await counters.take('etl', 2, 600_000)).remaining, 1, 'counted in Redis, from a full bucket');
+  const admin = adminClient(t, redis.url);
+  assert.equal(await admin.exists(bucketKey('etl')), 1);
+});
