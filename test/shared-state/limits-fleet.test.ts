@@ -12,6 +12,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { startFakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { startReplicas, type ProxyReplica } from '../support/proxy-replica.js';
 import { adminClient, needRedis, startRedis, type RedisServer } from '../support/redis-server.js';
+import { until } from '../support/wait.js';
 
 const API_PATH = '/Api/V8/module/Accounts';
 const ETL_KEY = randomBytes(24).toString('hex');
@@ -30,25 +31,32 @@ interface Fleet {
   readonly agent: Agent;
 }
 
-async function startFleet(t: TestContext): Promise<Fleet | undefined> {
+/** Three replicas, or with `workerGroup` one plain replica and one PROXY_WORKERS=2 group (workers 1 and 2 log their id). */
+async function startFleet(t: TestContext, workerGroup = false): Promise<Fleet | undefined> {
   if (!needRedis(t)) return undefined;
   const redis = await startRedis(t);
   const fake = await startFakeSuiteCrm();
   t.after(() => fake.close());
-  const replicas = await startReplicas(t, {
+  const env = {
     SUITECRM_URL: fake.url, SUITECRM_CLIENT_ID: 'cc-client', SUITECRM_CLIENT_SECRET: 'cc-secret-S3cr3t!',
     TOKEN_STORE: 'redis', REDIS_URL: redis.url, TOKEN_STORE_KEY: STORE_KEY, REDIS_COMMAND_TIMEOUT_SECONDS: '0.5',
-    PROXY_CLIENTS: JSON.stringify(CALLERS),
-  });
+    PROXY_CLIENTS: JSON.stringify(workerGroup ? CALLERS.filter((c) => c.clientId === undefined) : CALLERS),
+  };
+  const replicas = workerGroup
+    ? [...await startReplicas(t, env, 1), ...await startReplicas(t, { ...env, PROXY_WORKERS: '2' }, 1)]
+    : await startReplicas(t, env);
   const agent = new Agent({ connections: 64 });
   t.after(() => agent.close());
   return { redis, replicas, agent };
 }
 
-/** One API call on replica `i` with a caller's key; the status (0 when the call itself failed). */
-async function call(fleet: Fleet, i: number, key: string): Promise<number> {
+/**
+ * One API call on replica `i` with a caller's key; the status (0 when the call itself failed).
+ * `fresh`: on a connection of its own, so a PROXY_WORKERS group hands it to its next worker.
+ */
+async function call(fleet: Fleet, i: number, key: string, fresh = false): Promise<number> {
   const response = await request(`${fleet.replicas[i % fleet.replicas.length]!.url}${API_PATH}`, {
-    dispatcher: fleet.agent, headers: { 'x-proxy-key': key }, headersTimeout: 30_000, bodyTimeout: 30_000,
+    dispatcher: fleet.agent, reset: fresh, headers: { 'x-proxy-key': key }, headersTimeout: 30_000, bodyTimeout: 30_000,
   }).catch(() => undefined);
   await response?.body.dump();
   return response?.statusCode ?? 0;
@@ -136,4 +144,18 @@ test('Redis killed: every replica serves and counts alone (up to 3x the limit), 
   for (let i = 0; i < 9; i++) again.push(await call(fleet, i, OUTAGE_KEY));
   assert.equal(count(again, 200), 3, `shared again: ${again.join(' ')}`);
   assert.equal(count(again, 429), 6);
+});
+
+test('a PROXY_WORKERS group in a Redis fleet counts through its primary, in Redis: one limit with the other replica', async (t) => {
+  const fleet = await startFleet(t, true);
+  if (!fleet) return;
+  const group = fleet.replicas[1]!;
+  await until('both workers listening', () => group.lines.filter((l) => l.includes('Server listening')).length === 2, 30_000);
+  const statuses = [];
+  for (let i = 0; i < 9; i++) statuses.push(await call(fleet, i % 3 === 0 ? 0 : 1, OUTAGE_KEY, true));
+  assert.equal(count(statuses, 200), 3, `one burst of 3 for the replica and both workers: ${statuses.join(' ')}`);
+  const requestLines = (): string[] => group.lines.filter((l) => l.includes('"msg":"request"'));
+  await until('the group\'s six request lines', () => requestLines().length >= 6);
+  const workers = new Set(requestLines().map((l) => (JSON.parse(l) as { worker?: number }).worker));
+  assert.deepEqual([...workers].sort(), [1, 2], 'both workers of the group served');
 });
