@@ -4,6 +4,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { adminPlugin, ADMIN_PREFIX } from './admin/probes.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
@@ -12,7 +13,7 @@ import { localLoginMetrics } from './local-oauth/login-metrics.js';
 import { isOAuthError, renderOAuthError } from './local-oauth/responses.js';
 import { setupLocalOAuth } from './local-oauth/setup.js';
 import { createLogger } from './logging.js';
-import { installMetrics, ProxyMetrics } from './admin/metrics.js';
+import { installMetrics, ProxyMetrics, type MetricsExposition } from './admin/metrics.js';
 import type { TokenHooks, TokenSources } from './suitecrm-token/token.js';
 import { createTokenManager } from './suitecrm-token/token-manager-factory.js';
 import { proxyPlugin } from './proxy/plugin.js';
@@ -38,6 +39,8 @@ export interface AppOptions {
   readonly tokenSources?: TokenSources;
   /** Tells those token sources which credentials a reload left (a PROXY_WORKERS worker). */
   readonly followCredentials?: (next: Config) => void;
+  /** What a scrape answers instead of this app's registry (a PROXY_WORKERS worker: the group's figures). */
+  readonly metricsExposition?: (registry: Registry) => MetricsExposition;
   /**
    * Where shared state lives (src/shared-state/): a PROXY_WORKERS worker's primary. Without it,
    * Redis with TOKEN_STORE=redis (opened and closed by this app), else this process.
@@ -130,7 +133,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   metrics.watchTokens(tokens);
   app.decorate('metrics', metrics);
   const isAccepting = installDrainGuard(app);
-  installMetrics(app, metrics);
+  installMetrics(app, metrics, options.metricsExposition?.(metrics.registry));
 
   app.setErrorHandler(answerError);
 
