@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { PrimaryLink, PrimaryServices, type PrimaryEnd } from '../shared-state/primary-link.js';
 import { closeHome, PROCESS_HOME, redisHomeFor, type StateHome } from '../shared-state/state-home.js';
+import { countersFor } from '../shared-state/counters-home.js';
+import { COUNTERS_SERVICE, countersService } from '../shared-state/primary-counters.js';
 
 export interface GroupState {
   readonly services: PrimaryServices;
@@ -25,6 +27,7 @@ export async function startGroupState(config: Config, logger: Logger): Promise<G
   const services = new PrimaryServices();
   // Each shared feature serves its in-memory (or Redis-backed) copy here, e.g.
   // services.serve('counters', ...), services.serve('sessions', ...).
+  services.serve(COUNTERS_SERVICE, countersService(countersFor(home, { prefix: config.tokenStorePrefix })));
   return {
     services,
     home,
