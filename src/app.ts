@@ -26,6 +26,7 @@ import { serverOptions } from './security/server-options.js';
 import { installDrainGuard } from './admin/shutdown.js';
 import { upstreamConnections } from './upstream/pools.js';
 import { closeHome, homeStatus, PROCESS_HOME, redisHomeFor, type StateHome } from './shared-state/state-home.js';
+import { countersFor } from './shared-state/counters-home.js';
 import { logTlsWarnings } from './upstream/tls.js';
 
 export interface AppOptions {
@@ -142,14 +143,16 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   app.addHook('onResponse', logRequest);
 
+  // Rate limits and login throttles count once per process, PROXY_WORKERS group or Redis fleet.
+  const counters = countersFor(stateHome, { prefix: config.tokenStorePrefix, now: options.now });
   // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
-  const localOAuth = setupLocalOAuth(config, logger, options.now, stateHome);
+  const localOAuth = setupLocalOAuth(config, logger, { now: options.now, home: stateHome, counters });
   const security = new LiveSecurity(new SecurityRules(config.security, config.tokenPath, localOAuth.resolver));
   const upstreamTimeout = { ms: config.upstreamTimeoutMs };
   const reload = new AppReload({ app, logger, security, localTokens: localOAuth.resolver, oauthClients: localOAuth.clients, metrics, upstreamTimeout, followCredentials: options.followCredentials });
   app.decorate('reload', { app: reload, credentials: owned });
   await app.register(securityPlugin, {
-    config: config.security, host: config.host, tokenPath: config.tokenPath, replayBodyLimitBytes: config.replayBodyLimitBytes, now: options.now,
+    config: config.security, host: config.host, tokenPath: config.tokenPath, replayBodyLimitBytes: config.replayBodyLimitBytes, counters,
     localTokens: localOAuth.resolver, live: security,
   });
   await app.register(localOAuthPlugin, { ...localOAuth, observeLogin: localLoginMetrics(metrics.registry, localOAuth.store) });

@@ -119,8 +119,10 @@ export class ProxyMetrics {
   requestAnswered(request: FastifyRequest, reply: FastifyReply): void {
     if (request.url.startsWith(ADMIN_PATHS)) return;
     this.requests.inc(requestSeries(request.method, reply.statusCode), request.caller || '-');
-    const outcome = request.proxyOutcome;
-    if (outcome === null) return;
+    // Routes outside the proxy plugin (the local token endpoint, logout) have no proxyOutcome at all:
+    // reading it threw here, and the request line (the next onResponse hook) was never written.
+    const outcome: FastifyRequest['proxyOutcome'] | undefined = request.proxyOutcome;
+    if (outcome == null) return;
     if (outcome.upstreamMs >= 0) this.upstreamSeconds.record(outcome.upstreamMs / 1000);
     if (outcome.replayed) this.replays.inc(replayOutcome(reply));
   }

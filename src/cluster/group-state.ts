@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { PrimaryLink, PrimaryServices, type PrimaryEnd } from '../shared-state/primary-link.js';
 import { closeHome, PROCESS_HOME, redisHomeFor, type StateHome } from '../shared-state/state-home.js';
+import { countersFor } from '../shared-state/counters-home.js';
+import { COUNTERS_SERVICE, countersService } from '../shared-state/primary-counters.js';
 import { sessionBookFor } from '../local-oauth/sessions/book-for-home.js';
 import { sessionService, SESSIONS_SERVICE } from '../local-oauth/sessions/primary-book.js';
 
@@ -26,6 +28,7 @@ export async function startGroupState(config: Config, logger: Logger): Promise<G
   const home = (await redisHomeFor(config, logger)) ?? PROCESS_HOME;
   const services = new PrimaryServices();
   // Each shared feature serves its in-memory (or Redis-backed) copy here.
+  services.serve(COUNTERS_SERVICE, countersService(countersFor(home, { prefix: config.tokenStorePrefix })));
   const sessions = sessionBookFor(home, config, logger);
   services.serve(SESSIONS_SERVICE, sessionService(sessions, (change) => services.push(SESSIONS_SERVICE, change)));
   return {

@@ -16,6 +16,8 @@ import { PROCESS_HOME, type StateHome } from '../shared-state/state-home.js';
 import type { Logger } from 'pino';
 import { LoginRateLimit } from './login-rate-limit.js';
 import { LoginThrottle } from './login-throttle.js';
+import type { SharedCounters } from '../shared-state/counters.js';
+import { MemoryCounters } from '../shared-state/memory-counters.js';
 import type { LocalTokenResolver } from '../security/local-tokens.js';
 import { localTokenResolver } from './token-resolver.js';
 import { LocalTokenEndpoint } from './token-endpoint.js';
@@ -59,8 +61,17 @@ export function oauthCallers(config: Config): OAuthCaller[] {
   }];
 }
 
-/** `home`: where the sessions live (this process, the PROXY_WORKERS primary, Redis). */
-export function setupLocalOAuth(config: Config, logger: Logger, now?: () => number, home: StateHome = PROCESS_HOME): LocalOAuth {
+export interface LocalOAuthOptions {
+  /** Milliseconds clock; tests pass a fake one. */
+  readonly now?: () => number;
+  /** Where the sessions live (this process, the PROXY_WORKERS primary, Redis); default: this process. */
+  readonly home?: StateHome;
+  /** Where login limits and throttles are counted (src/shared-state/); default: this process's memory. */
+  readonly counters?: SharedCounters;
+}
+
+export function setupLocalOAuth(config: Config, logger: Logger, options: LocalOAuthOptions = {}): LocalOAuth {
+  const { now, home = PROCESS_HOME, counters = new MemoryCounters(now) } = options;
   const limits = config.localTokens;
   const book = sessionBookFor(home, config, logger, now);
   const store = new LocalSessions(book, { ...limits, digest: tokenDigest(config.tokenStoreKey), now });
@@ -70,8 +81,8 @@ export function setupLocalOAuth(config: Config, logger: Logger, now?: () => numb
     store,
     endpoint,
     resolver: localTokenResolver(store),
-    throttle: new LoginThrottle({ perClient: limits.maxLoginFailuresPerMinute, perAddress: limits.maxLoginFailuresPerAddressPerMinute }, now),
-    rateLimit: new LoginRateLimit(now),
+    throttle: new LoginThrottle({ perClient: limits.maxLoginFailuresPerMinute, perAddress: limits.maxLoginFailuresPerAddressPerMinute }, counters),
+    rateLimit: new LoginRateLimit(counters),
     clients,
   };
 }

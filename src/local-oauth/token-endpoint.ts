@@ -32,7 +32,7 @@ export type TokenEndpointResult =
   };
 
 /** Counts a login against the caller's rate limit; an error (429) when it is over. */
-export type LoginAdmission = (caller: OAuthCaller) => OAuthError | undefined | Promise<OAuthError | undefined>;
+export type LoginAdmission = (caller: OAuthCaller) => Promise<OAuthError | undefined>;
 
 /** checkScope's error instead of its throw. */
 function scopeError(params: ParsedTokenRequest['params']): OAuthError | undefined {

@@ -4,8 +4,8 @@
  * this process's memory, the PROXY_WORKERS primary (the same memory code, asked over IPC), and
  * Redis (one atomic script per operation), which falls back to memory while Redis is down.
  *
- * Keys are short and secret-free (a caller name, an address, a client id cut to 256 characters):
- * they are stored as they are.
+ * Keys are short and secret-free (a caller name, an address, a digest of a client id): they are
+ * stored as they are.
  */
 
 /** The answer to taking one request from a token bucket. */
@@ -27,7 +27,10 @@ export interface WindowCount {
 export interface SharedCounters {
   /** Takes one request from bucket `key`, which holds `burst` and refills completely in `refillMs`. */
   take(key: string, burst: number, refillMs: number): Promise<BucketTake>;
-  /** Adds `by` (0: only reads) to the window `key`, which lasts `windowMs` from its first add. */
+  /**
+   * Adds `by` to the window `key`, which lasts `windowMs` from its first add. 0 only reads; a
+   * negative `by` takes back an earlier add (never below 0, and it never starts a window).
+   */
   add(key: string, windowMs: number, by: number): Promise<WindowCount>;
   close?(): Promise<void>;
 }

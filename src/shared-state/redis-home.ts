@@ -57,6 +57,7 @@ export class RedisHome extends EventEmitter<HomeEvents> {
   private closed = false;
   private probe: NodeJS.Timeout | undefined;
   private subscribedBefore = false;
+  private firstConnection: Promise<boolean> | undefined;
 
   constructor(private readonly opts: RedisHomeOptions) {
     super();
@@ -105,7 +106,15 @@ export class RedisHome extends EventEmitter<HomeEvents> {
   async ready(): Promise<boolean> {
     if (this.usable()) return true;
     const status = this.client.status;
-    if (this.everReady || this.closed || !(status === 'wait' || status === 'connecting' || status === 'connect')) return false;
+    // Only the first connection is waited for, and only until it failed once: a Redis that is down at
+    // start-up costs each request nothing more than one that went down later.
+    if (this.everReady || this.closed || this.down !== undefined || !(status === 'wait' || status === 'connecting' || status === 'connect')) return false;
+    // One wait for everyone: a burst of first requests (each taking from a rate limit) adds one listener, not one each.
+    this.firstConnection ??= this.waitForFirstConnection().finally(() => { this.firstConnection = undefined; });
+    return this.firstConnection;
+  }
+
+  private async waitForFirstConnection(): Promise<boolean> {
     try {
       await once(this.client, 'ready', { signal: AbortSignal.timeout(Math.max(1000, 2 * this.opts.commandTimeoutMs)) });
       return true;

@@ -5,24 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PrimaryLink, PrimaryServices, type PrimaryEnd, type StateCall } from '../../src/shared-state/primary-link.js';
-
-/** A worker and the primary's view of it, joined by a synchronous in-memory channel. */
-function pair(services: PrimaryServices, answerTimeoutMs = 1000) {
-  let toWorker: (message: unknown) => void = () => undefined;
-  let toPrimary: (message: unknown) => void = () => undefined;
-  const sent: StateCall[] = [];
-  const link = new PrimaryLink({
-    send: (message) => { sent.push(message); toPrimary(message); },
-    onMessage: (listener) => { toWorker = listener; },
-  }, answerTimeoutMs);
-  const end: PrimaryEnd = {
-    send: (message) => toWorker(message),
-    onMessage: (listener) => { toPrimary = listener; },
-  };
-  services.attach(end);
-  return { link, end, sent };
-}
+import { PrimaryLink, PrimaryServices } from '../../src/shared-state/primary-link.js';
+import { pair } from '../support/primary-channel.js';
 
 test('a worker question is answered by the primary service, sync or async', async () => {
   const services = new PrimaryServices();
