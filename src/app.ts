@@ -127,7 +127,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // PROXY_WORKERS: a worker gets its tokens from the primary; otherwise this process owns them.
   const owned = options.tokenSources
     ? undefined
-    : new CredentialSet(config, (credential) => createTokenManager(credential, logger, { now: options.now, hooks: metrics.tokenHooks(credential.current.name, options.tokenHooks) }));
+    : new CredentialSet(config, (credential) => createTokenManager(credential, logger, { now: options.now, hooks: metrics.tokenHooks(credential.current.name, options.tokenHooks), home: stateHome }));
   const tokens: TokenSources = options.tokenSources ?? (owned as CredentialSet);
   app.decorate('tokens', tokens);
   metrics.watchTokens(tokens);
@@ -146,7 +146,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Rate limits and login throttles count once per process, PROXY_WORKERS group or Redis fleet.
   const counters = countersFor(stateHome, { prefix: config.tokenStorePrefix, now: options.now });
   // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
-  const localOAuth = setupLocalOAuth(config, options.now, counters);
+  const localOAuth = setupLocalOAuth(config, logger, { now: options.now, home: stateHome, counters });
   const security = new LiveSecurity(new SecurityRules(config.security, config.tokenPath, localOAuth.resolver));
   const upstreamTimeout = { ms: config.upstreamTimeoutMs };
   const reload = new AppReload({ app, logger, security, localTokens: localOAuth.resolver, oauthClients: localOAuth.clients, metrics, upstreamTimeout, followCredentials: options.followCredentials });
@@ -166,7 +166,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   });
 
   app.addHook('onClose', async () => {
-    await Promise.all([upstream.api.close(), owned?.close()]);
+    await Promise.all([upstream.api.close(), owned?.close(), localOAuth.store.close()]);
     if (ownHome !== undefined) await closeHome(ownHome);
   });
   return app;

@@ -11,6 +11,8 @@ import { PrimaryLink, PrimaryServices, type PrimaryEnd } from '../shared-state/p
 import { closeHome, PROCESS_HOME, redisHomeFor, type StateHome } from '../shared-state/state-home.js';
 import { countersFor } from '../shared-state/counters-home.js';
 import { COUNTERS_SERVICE, countersService } from '../shared-state/primary-counters.js';
+import { sessionBookFor } from '../local-oauth/sessions/book-for-home.js';
+import { sessionService, SESSIONS_SERVICE } from '../local-oauth/sessions/primary-book.js';
 
 export interface GroupState {
   readonly services: PrimaryServices;
@@ -25,9 +27,10 @@ export interface GroupState {
 export async function startGroupState(config: Config, logger: Logger): Promise<GroupState> {
   const home = (await redisHomeFor(config, logger)) ?? PROCESS_HOME;
   const services = new PrimaryServices();
-  // Each shared feature serves its in-memory (or Redis-backed) copy here, e.g.
-  // services.serve('counters', ...), services.serve('sessions', ...).
+  // Each shared feature serves its in-memory (or Redis-backed) copy here.
   services.serve(COUNTERS_SERVICE, countersService(countersFor(home, { prefix: config.tokenStorePrefix })));
+  const sessions = sessionBookFor(home, config, logger);
+  services.serve(SESSIONS_SERVICE, sessionService(sessions, (change) => services.push(SESSIONS_SERVICE, change)));
   return {
     services,
     home,
@@ -39,7 +42,10 @@ export async function startGroupState(config: Config, logger: Logger): Promise<G
       services.attach(end);
       worker.once('exit', () => services.detach(end));
     },
-    close: () => closeHome(home),
+    close: async () => {
+      await sessions.close();
+      await closeHome(home);
+    },
   };
 }
 

@@ -19,6 +19,7 @@ import type { ReloadResult } from '../reload/reloader.js';
 import type { ReloadTarget } from '../reload/target.js';
 import { applyMessage, broadcastConfig, FAILED_MESSAGE, sendConfig, type ConfigMessage } from './config-sync.js';
 import { startGroupState, type GroupState } from './group-state.js';
+import type { StateHome } from '../shared-state/state-home.js';
 import { CHANNEL, taggedCredential, isMessage, type PrimaryMessage, type Tagged, type WorkerMessage } from './messages.js';
 import { PrimaryMetrics } from './primary-metrics.js';
 
@@ -52,12 +53,13 @@ function broadcast(message: Tagged<PrimaryMessage>): void {
 /**
  * The tokens of the process group; every token a credential's manager stores goes to all workers,
  * tagged with that credential. A manager being warmed by a reload keeps its first token to itself
- * until it is swapped in.
+ * until it is swapped in. With TOKEN_STORE=redis the tokens are shared through the primary's home.
  */
-function groupTokens(config: Config, logger: Logger, metrics: PrimaryMetrics): CredentialSet {
+function groupTokens(config: Config, logger: Logger, metrics: PrimaryMetrics, home: StateHome): CredentialSet {
   const tokens = new CredentialSet(config, (credential, isCurrent) => {
     const name = credential.current.name;
     return createTokenManager(credential, logger, {
+      home,
       hooks: metrics.tokens.tokenHooks(name, {
         tokenStored: (token: CachedToken) => { if (isCurrent()) broadcast({ channel: CHANNEL, type: 'token', id: 0, token, credential: name }); },
       }),
@@ -66,7 +68,6 @@ function groupTokens(config: Config, logger: Logger, metrics: PrimaryMetrics): C
   metrics.tokens.watchTokens(tokens);
   return tokens;
 }
-
 
 /** The primary's own part of a reload is its log level; the workers apply the rest themselves. */
 function logLevelTarget(logger: Logger): ReloadTarget {
@@ -135,8 +136,8 @@ async function stopWorkers(shutdownTimeoutMs: number): Promise<void> {
 export async function startPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<PrimaryHandle> {
   const log = logger.child({ component: 'primary' });
   const metrics = new PrimaryMetrics(log);
-  const tokens = groupTokens(config, logger, metrics);
   const groupState = await startGroupState(config, logger);
+  const tokens = groupTokens(config, logger, metrics, groupState.home);
   /** The last configuration the workers were told to apply; a replacement worker gets it too. */
   let lastApplied: ConfigMessage | undefined;
   let stopping = false;

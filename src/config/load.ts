@@ -122,19 +122,12 @@ function tlsSettings(p: Map<SettingName, Parsed>): { caFile: string | undefined;
 
 /** Inbound callers and rules (src/security/); their errors become ConfigErrors like every other setting's. */
 function securitySettings(p: Map<SettingName, Parsed>, readFile: FileReader): SecurityConfig {
-  let security: SecurityConfig;
   try {
-    security = securityConfig((name) => p.get(name as SettingName), p.get('PROXY_HOST') as string, readFile);
+    return securityConfig((name) => p.get(name as SettingName), p.get('PROXY_HOST') as string, readFile);
   } catch (err) {
     if (err instanceof SettingError) throw new ConfigError(err.setting, err.message);
     throw err;
   }
-  // Local OAuth tokens live in the memory of the worker that issued them: with several workers a
-  // tool's token would be unknown to the others and a logout would not reach them.
-  if ((p.get('PROXY_WORKERS') as number) > 1 && security.clients?.some((client) => client.oauth !== undefined)) {
-    throw new ConfigError('PROXY_WORKERS', 'must be 1 when PROXY_CLIENTS gives callers clientId/clientSecret: local tokens of the local token endpoint are kept per process; run several replicas instead, or give those callers keys');
-  }
-  return security;
 }
 
 /** Every setting checked in this order, so the error names the first bad one; the CA file is read last. */

@@ -20,11 +20,14 @@ export function localLoginMetrics(registry: Registry, store: Pick<LocalSessions,
     labelNames: ['caller', 'outcome'], registers: [registry],
   });
   new Gauge({
-    name: `${METRIC_PREFIX}local_sessions`, help: 'Local sessions (logins not yet expired, logged out or evicted) each caller holds.',
+    name: `${METRIC_PREFIX}local_sessions`, help: 'Local sessions (logins not yet expired, logged out or evicted) each caller holds, in all the processes that share them.',
     labelNames: ['caller'], registers: [registry],
-    collect() {
+    // Every PROXY_WORKERS worker reports the group's count: summing them would count it N times.
+    aggregator: 'max',
+    async collect() {
+      const counts = await store.sessionsByCaller().catch(() => undefined);
       this.reset();
-      for (const [caller, count] of store.sessionsByCaller()) this.set({ caller }, count);
+      for (const [caller, count] of counts ?? []) this.set({ caller }, count);
     },
   });
   return (caller, outcome) => logins.inc({ caller: caller ?? '-', outcome });

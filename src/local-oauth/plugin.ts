@@ -128,12 +128,11 @@ function tokenEndpointOtherMethod(request: FastifyRequest, reply: FastifyReply):
 
 /** Ends the caller's local session, if it presented one; never forwarded, never SuiteCRM's token. */
 function logoutHandler(store: LocalSessions) {
-  return (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const presented = bearerValue(request.headers.authorization);
-    // The security hook has already checked the token; look its session up again to end it.
-    const session = presented !== undefined && looksLikeLocalAccessToken(presented) ? store.authenticate(presented) : undefined;
+    // The security hook has already checked the token; end its session for every process that shares it.
+    const session = presented !== undefined && looksLikeLocalAccessToken(presented) ? await store.logout(presented) : undefined;
     if (session !== undefined) {
-      store.revoke(session);
       request.log.info({ event: 'local_logout', caller: session.caller, session: session.id }, 'ended a local session');
     } else {
       // A key (or no credential) is not a session: nothing to end, and SuiteCRM's token is never revoked.

@@ -10,6 +10,10 @@ import { allowedGrants } from '../config/oauth-credentials.js';
 import { type OAuthCaller } from './client-registry.js';
 import { LiveClientRegistry } from './live-clients.js';
 import { LocalSessions } from './local-sessions.js';
+import { sessionBookFor } from './sessions/book-for-home.js';
+import { tokenDigest } from './sessions/token-digest.js';
+import { PROCESS_HOME, type StateHome } from '../shared-state/state-home.js';
+import type { Logger } from 'pino';
 import { LoginRateLimit } from './login-rate-limit.js';
 import { LoginThrottle } from './login-throttle.js';
 import type { SharedCounters } from '../shared-state/counters.js';
@@ -57,10 +61,20 @@ export function oauthCallers(config: Config): OAuthCaller[] {
   }];
 }
 
-/** `counters`: where login limits and throttles are counted (src/shared-state/); default: this process's memory. */
-export function setupLocalOAuth(config: Config, now?: () => number, counters: SharedCounters = new MemoryCounters(now)): LocalOAuth {
+export interface LocalOAuthOptions {
+  /** Milliseconds clock; tests pass a fake one. */
+  readonly now?: () => number;
+  /** Where the sessions live (this process, the PROXY_WORKERS primary, Redis); default: this process. */
+  readonly home?: StateHome;
+  /** Where login limits and throttles are counted (src/shared-state/); default: this process's memory. */
+  readonly counters?: SharedCounters;
+}
+
+export function setupLocalOAuth(config: Config, logger: Logger, options: LocalOAuthOptions = {}): LocalOAuth {
+  const { now, home = PROCESS_HOME, counters = new MemoryCounters(now) } = options;
   const limits = config.localTokens;
-  const store = new LocalSessions({ ...limits, now });
+  const book = sessionBookFor(home, config, logger, now);
+  const store = new LocalSessions(book, { ...limits, digest: tokenDigest(config.tokenStoreKey), now });
   const clients = new LiveClientRegistry(oauthCallers(config));
   const endpoint = config.security.forwardTokenEndpoint ? undefined : new LocalTokenEndpoint(clients, store);
   return {

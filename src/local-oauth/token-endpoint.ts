@@ -6,7 +6,7 @@
  * return or revoke the shared SuiteCRM token.
  */
 import { OAuthClientRegistry, type OAuthCaller } from './client-registry.js';
-import type { LocalSession, LocalSessions, IssuedSession } from './local-sessions.js';
+import type { LocalSessions, IssuedSession } from './local-sessions.js';
 import { oauthErrors, OAuthError } from './responses.js';
 import { checkScope, parseTokenRequest, stringParameter, type ClientCredentials, type LocalGrantType, type ParsedTokenRequest, type RawTokenRequest } from './token-request.js';
 
@@ -33,6 +33,17 @@ export type TokenEndpointResult =
 
 /** Counts a login against the caller's rate limit; an error (429) when it is over. */
 export type LoginAdmission = (caller: OAuthCaller) => Promise<OAuthError | undefined>;
+
+/** checkScope's error instead of its throw. */
+function scopeError(params: ParsedTokenRequest['params']): OAuthError | undefined {
+  try {
+    checkScope(params);
+    return undefined;
+  } catch (err) {
+    if (err instanceof OAuthError) return err;
+    throw err;
+  }
+}
 
 /** SuiteCRM's `BeanManager::getBeanSafe` messages for a client id that names no client. */
 function unknownClient(clientId: unknown): OAuthError {
@@ -76,7 +87,7 @@ export class LocalTokenEndpoint {
     throw firstError;
   }
 
-  private grant(request: ParsedTokenRequest, caller: OAuthCaller): IssuedSession {
+  private async grant(request: ParsedTokenRequest, caller: OAuthCaller): Promise<IssuedSession> {
     const { params } = request;
     switch (request.grantType) {
       case 'client_credentials':
@@ -94,9 +105,12 @@ export class LocalTokenEndpoint {
         return this.tokens.issue(caller.name, true);
       }
       case 'refresh_token': {
-        const session: LocalSession = this.tokens.sessionForRefresh(stringParameter(params, 'refresh_token'), caller.name);
-        checkScope(params);
-        return this.tokens.rotate(session);
+        // league checks the refresh token before the scope: a bad scope leaves a good token unspent.
+        const refreshToken = stringParameter(params, 'refresh_token');
+        const badScope = scopeError(params);
+        const issued = await this.tokens.refresh(refreshToken, caller.name, badScope === undefined);
+        if (badScope !== undefined) throw badScope;
+        return issued as IssuedSession;
       }
     }
   }
@@ -122,7 +136,7 @@ export class LocalTokenEndpoint {
       caller = this.authenticateClient(request);
       const refusal = await admit(caller);
       if (refusal !== undefined) throw refusal;
-      return { ok: true, caller: caller.name, grantType: request.grantType, issued: this.grant(request, caller) };
+      return { ok: true, caller: caller.name, grantType: request.grantType, issued: await this.grant(request, caller) };
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
       return { ok: false, error: err, caller: caller?.name, named: caller?.name ?? attempt.named?.name, grantType: request.grantType };

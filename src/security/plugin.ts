@@ -14,6 +14,7 @@ import { ADMIN_PREFIX } from '../admin/probes.js';
 import { isProxyError, ProxyError } from '../errors.js';
 import type { LocalTokenResolver } from './local-tokens.js';
 import type { Caller } from './auth.js';
+import { presentedKey } from './caller-registry.js';
 import { isLoopbackHost, type SecurityConfig } from '../config/security-settings.js';
 import { LiveSecurity, SecurityRules } from './live-rules.js';
 import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind, StreamedOverrideScanner } from './request-guard.js';
@@ -119,6 +120,16 @@ function refuseConnect(app: FastifyInstance): void {
     app.log.info({ event: 'bad_target', method: 'CONNECT', remoteAddress: socket.remoteAddress }, 'refused a CONNECT request');
     writeSocketError(socket, new ProxyError('BAD_REQUEST', 'CONNECT is not supported: this is not a forward proxy'));
   });
+}
+
+/**
+ * A local token this process has not seen yet (another replica or worker issued it) is looked up
+ * first, the one wait authentication may make; a known token or a key goes straight on.
+ */
+function localTokenLookup(localTokens: LocalTokenResolver | undefined, request: FastifyRequest): Promise<void> | undefined {
+  if (localTokens?.lookup === undefined || isAdminRoute(request) || request.routeOptions.config?.localEndpoint === 'token') return undefined;
+  const key = presentedKey(request.headers as { authorization?: string; 'x-proxy-key'?: string });
+  return key === undefined ? undefined : localTokens.lookup(key);
 }
 
 /**
@@ -237,7 +248,12 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
   warnAtStartup(app, opts);
   refuseConnect(app);
   // One read per request: a reload between two hooks does not mix old and new rules.
-  app.addHook('onRequest', (request, reply, done) => done(checkRequest(live.current, request, reply)));
+  app.addHook('onRequest', (request, reply, done) => {
+    const rules = live.current;
+    const lookup = localTokenLookup(opts.localTokens, request);
+    if (lookup === undefined) return done(checkRequest(rules, request, reply));
+    lookup.then(() => done(checkRequest(rules, request, reply)), done);
+  });
   app.addHook('preParsing', (request, reply, payload, done) => done(null, guardedPayload(request, reply, payload, opts.replayBodyLimitBytes, bodyLimit)));
   app.addHook('preHandler', refuseMethodOverride);
   await registerRateLimit(app, live, opts.counters ?? new MemoryCounters(opts.now));

@@ -30,7 +30,21 @@ export interface RedisHomeStatus {
 
 type MessageListener = (message: string) => void;
 
-export class RedisHome extends EventEmitter<{ up: []; down: [reason: string] }> {
+/**
+ * While a failed command marked Redis down but the socket stayed up (a paused or overloaded
+ * Redis), ioredis reports no new 'ready': a PING this often tells when Redis answers again.
+ */
+const PROBE_MS = 500;
+
+/**
+ * Events: `down`/`up` once per outage and recovery; `ready` each time the command connection is
+ * ready (the first time too: a feature logs that it is connected); `resubscribed` each time the
+ * subscriber is ready again after a disconnection, since messages published while it was away are
+ * lost (a feature that caches what it heard drops its copies then).
+ */
+type HomeEvents = { up: []; down: [reason: string]; ready: []; resubscribed: [] };
+
+export class RedisHome extends EventEmitter<HomeEvents> {
   readonly client: Redis;
   readonly subscriber: Redis;
   /** host:port, for logs. */
@@ -41,10 +55,14 @@ export class RedisHome extends EventEmitter<{ up: []; down: [reason: string] }> 
   private down: string | undefined;
   private since: number | undefined;
   private closed = false;
+  private probe: NodeJS.Timeout | undefined;
+  private subscribedBefore = false;
   private firstConnection: Promise<boolean> | undefined;
 
   constructor(private readonly opts: RedisHomeOptions) {
     super();
+    // Every credential's token store and every shared feature listen: no listener leak warning.
+    this.setMaxListeners(0);
     this.target = describeTarget(opts.url);
     this.log = opts.logger.child({ component: 'shared-state', store: 'redis', redis: this.target });
     const connections = redisConnections(opts.url, opts.commandTimeoutMs);
@@ -53,6 +71,7 @@ export class RedisHome extends EventEmitter<{ up: []; down: [reason: string] }> 
     this.client.on('ready', () => {
       this.everReady = true;
       this.markUp();
+      this.emit('ready');
     });
     this.client.on('error', (err: unknown) => this.markDown(errorReason(err)));
     this.client.on('close', () => { if (this.everReady && !this.closed) this.markDown('connection_closed'); });
@@ -61,6 +80,8 @@ export class RedisHome extends EventEmitter<{ up: []; down: [reason: string] }> 
     this.subscriber.on('ready', () => {
       const names = [...this.channels.keys()];
       if (names.length > 0) this.subscriber.subscribe(...names).catch(() => { /* the features poll as a safety net */ });
+      if (this.subscribedBefore) this.emit('resubscribed');
+      this.subscribedBefore = true;
     });
     this.subscriber.on('message', (channel: string, message: string) => {
       for (const listener of this.channels.get(channel) ?? []) listener(message);
@@ -139,6 +160,7 @@ export class RedisHome extends EventEmitter<{ up: []; down: [reason: string] }> 
 
   async close(): Promise<void> {
     this.closed = true;
+    this.stopProbing();
     await Promise.all([this.client, this.subscriber].map(async (connection) => {
       if (connection.status === 'ready') {
         await Promise.race([connection.quit().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
@@ -154,6 +176,22 @@ export class RedisHome extends EventEmitter<{ up: []; down: [reason: string] }> 
     this.log.warn({ event: 'shared_state_unavailable', cause: reason },
       'Redis is unavailable; this replica keeps its own sessions, limits and token until it is back');
     this.emit('down', reason);
+    this.startProbing();
+  }
+
+  private startProbing(): void {
+    if (this.probe !== undefined) return;
+    this.probe = setInterval(() => {
+      if (this.closed || this.down === undefined) return this.stopProbing();
+      // Not connected: ioredis reconnects and its 'ready' marks Redis up.
+      if (this.client.status === 'ready') this.client.ping().then(() => this.markUp(), () => undefined);
+    }, PROBE_MS);
+    this.probe.unref();
+  }
+
+  private stopProbing(): void {
+    clearInterval(this.probe);
+    this.probe = undefined;
   }
 
   private markUp(): void {
@@ -163,6 +201,7 @@ export class RedisHome extends EventEmitter<{ up: []; down: [reason: string] }> 
     }
     this.down = undefined;
     this.since = Date.now();
+    this.stopProbing();
     this.log.info({ event: 'shared_state_recovered' }, 'Redis is back; sharing sessions, limits and the token again');
     this.emit('up');
   }

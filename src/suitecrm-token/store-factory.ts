@@ -1,6 +1,7 @@
-/** Picks the token store TOKEN_STORE names. */
+/** Picks the token store for where this process keeps shared state (TOKEN_STORE, src/shared-state/). */
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
+import type { StateHome } from '../shared-state/state-home.js';
 import { RedisTokenStore } from './shared/redis-store.js';
 import { MemoryTokenStore, type TokenStore } from './token-store.js';
 
@@ -12,14 +13,17 @@ export function waitBudgetMs(config: Pick<Config, 'tokenRequestTimeoutMs'>): num
   return 2 * config.tokenRequestTimeoutMs + 5_000;
 }
 
-export function tokenStoreFor(config: Config, credentialKey: string, logger: Logger, now?: () => number): TokenStore {
-  if (config.tokenStore !== 'redis' || config.redisUrl === undefined || config.tokenStoreKey === undefined) return new MemoryTokenStore();
+/**
+ * The Redis store on the process's Redis home (TOKEN_STORE=redis), else memory. A PROXY_WORKERS
+ * worker never gets here: its tokens come from the primary, which owns the managers.
+ */
+export function tokenStoreFor(config: Config, credentialKey: string, logger: Logger, home: StateHome, now?: () => number): TokenStore {
+  if (home.kind !== 'redis' || config.tokenStoreKey === undefined) return new MemoryTokenStore();
   return new RedisTokenStore({
-    url: config.redisUrl,
+    home: home.redis,
     key: config.tokenStoreKey,
     prefix: config.tokenStorePrefix,
     credentialKey,
-    commandTimeoutMs: config.redisCommandTimeoutMs,
     waitBudgetMs: waitBudgetMs(config),
     logger,
     now,

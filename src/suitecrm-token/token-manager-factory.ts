@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CredentialConfig } from '../config/load.js';
 import { DEFAULT_CREDENTIAL } from '../config/suitecrm-credentials.js';
+import { PROCESS_HOME, type StateHome } from '../shared-state/state-home.js';
 import { tokenPool as newTokenPool } from '../upstream/pools.js';
 import { LiveCredential, requestWithReread } from './live-credential.js';
 import { tokenStoreFor } from './store-factory.js';
@@ -15,7 +16,7 @@ import { TokenManager } from './token-manager.js';
 
 export interface OwnedTokenManager {
   readonly tokens: TokenManager;
-  /** Closes the token endpoint pool and the token store. */
+  /** Closes the token endpoint pool and the token store (not the home's connections). */
   close(): Promise<void>;
 }
 
@@ -31,14 +32,21 @@ export function credentialKey(config: CredentialConfig): string {
   return createHash('sha256').update(parts.join('\n')).digest('hex');
 }
 
-export function createTokenManager(settings: CredentialConfig | LiveCredential, parentLogger: Logger, options: { now?: () => number; hooks?: Partial<TokenHooks> } = {}): OwnedTokenManager {
+export interface TokenManagerOptions {
+  readonly now?: () => number;
+  readonly hooks?: Partial<TokenHooks>;
+  /** Where the token is shared: Redis (TOKEN_STORE=redis) or this process (the default). */
+  readonly home?: StateHome;
+}
+
+export function createTokenManager(settings: CredentialConfig | LiveCredential, parentLogger: Logger, options: TokenManagerOptions = {}): OwnedTokenManager {
   const credential = settings instanceof LiveCredential ? settings : new LiveCredential(settings);
   const config = credential.current;
   // Every token line names its credential.
   const logger = parentLogger.child({ credential: config.name });
   const tokenPool = newTokenPool(config);
   const key = credentialKey(config);
-  const store = tokenStoreFor(config, key, logger, options.now);
+  const store = tokenStoreFor(config, key, logger, options.home ?? PROCESS_HOME, options.now);
   const tokens = new TokenManager({
     store,
     grantType: config.grantType,

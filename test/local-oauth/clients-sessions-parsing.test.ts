@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { FastifyRequest } from 'fastify';
 import { OAuthClientRegistry } from '../../src/local-oauth/client-registry.js';
-import { LocalSessions } from '../../src/local-oauth/local-sessions.js';
+import { MemorySessionBook } from '../../src/local-oauth/sessions/memory-book.js';
+import { memorySessions } from '../support/local-sessions.js';
 import { localTokenResolver } from '../../src/local-oauth/token-resolver.js';
 import { OAuthError } from '../../src/local-oauth/responses.js';
 import { basicCredentials, parseTokenBody } from '../../src/local-oauth/token-request.js';
@@ -87,68 +88,90 @@ describe('PROXY_CLIENTS OAuth fields', () => {
 describe('LocalSessions (fake clock)', () => {
   const make = (maxSessions = 100) => {
     const clock = { now: 1_000_000 };
-    const store = new LocalSessions({ accessTtlMs: 60_000, refreshTtlMs: 600_000, maxSessions, now: () => clock.now });
+    const store = memorySessions({ accessTtlMs: 60_000, refreshTtlMs: 600_000, maxSessions, now: () => clock.now });
     return { clock, store };
   };
 
   const refusal = (hint: string) => (err: unknown) => err instanceof OAuthError && err.status === 401 && err.hint === hint;
 
-  test('an access token authenticates its caller until its TTL', () => {
+  test('an access token authenticates its caller until its TTL, without waiting (one process)', async () => {
     const { clock, store } = make();
-    const issued = store.issue('tool', false);
+    const issued = await store.issue('tool', false);
     assert.equal(issued.refreshToken, undefined);
     assert.equal(issued.expiresInSeconds, 60);
+    assert.equal(store.lookup(issued.accessToken), undefined, 'this process knows every session: nothing to look up');
     assert.equal(store.authenticate(issued.accessToken)?.caller, 'tool');
     clock.now += 59_999;
     assert.ok(store.authenticate(issued.accessToken));
     clock.now += 1;
-    assert.equal(store.authenticate(issued.accessToken), undefined);
+    assert.equal(store.authenticate(issued.accessToken), null);
   });
 
-  test('tokens are random, and only their digests are stored', () => {
+  test('tokens are random, and only their digests are stored', async () => {
     const { store } = make();
-    const a = store.issue('tool', true);
-    const b = store.issue('tool', true);
+    const a = await store.issue('tool', true);
+    const b = await store.issue('tool', true);
     assert.notEqual(a.accessToken, b.accessToken);
     assert.ok(!JSON.stringify(a.session).includes(a.accessToken));
     assert.ok(!JSON.stringify(a.session).includes(String(a.refreshToken)));
   });
 
-  test('refresh rotates: old access and refresh tokens stop working', () => {
+  test('refresh rotates: old access and refresh tokens stop working; a refresh token is spent once', async () => {
     const { store } = make();
-    const first = store.issue('tool', true);
-    const second = store.rotate(store.sessionForRefresh(String(first.refreshToken), 'tool'));
-    assert.equal(store.authenticate(first.accessToken), undefined);
-    assert.ok(store.authenticate(second.accessToken));
-    assert.throws(() => store.sessionForRefresh(String(first.refreshToken), 'tool'), refusal('Token has been revoked'));
+    const first = await store.issue('tool', true);
+    const second = await store.refresh(String(first.refreshToken), 'tool', true);
+    assert.equal(store.authenticate(first.accessToken), null);
+    assert.ok(second !== undefined && store.authenticate(second.accessToken));
+    await assert.rejects(store.refresh(String(first.refreshToken), 'tool', true), refusal('Token has been revoked'));
   });
 
-  test('refresh refusals: not ours, another caller\'s, expired', () => {
+  test('a refresh that is only checked (the request fails on its scope) leaves the tokens working', async () => {
+    const { store } = make();
+    const first = await store.issue('tool', true);
+    assert.equal(await store.refresh(String(first.refreshToken), 'tool', false), undefined);
+    assert.ok(store.authenticate(first.accessToken));
+    assert.ok(await store.refresh(String(first.refreshToken), 'tool', true));
+  });
+
+  test('refresh refusals: not ours, another caller\'s, expired', async () => {
     const { clock, store } = make();
-    const issued = store.issue('tool', true);
-    assert.throws(() => store.sessionForRefresh('def50200', 'tool'), refusal('Cannot decrypt the refresh token'));
-    assert.throws(() => store.sessionForRefresh(String(issued.refreshToken), 'other'), refusal('Token is not linked to client'));
+    const issued = await store.issue('tool', true);
+    await assert.rejects(store.refresh('def50200', 'tool', true), refusal('Cannot decrypt the refresh token'));
+    await assert.rejects(store.refresh(String(issued.refreshToken), 'other', true), refusal('Token is not linked to client'));
     clock.now += 600_000;
-    assert.throws(() => store.sessionForRefresh(String(issued.refreshToken), 'tool'), refusal('Token has expired'));
-    assert.throws(() => store.sessionForRefresh(String(issued.refreshToken), 'tool'), refusal('Token has been revoked'), 'and it is gone');
+    await assert.rejects(store.refresh(String(issued.refreshToken), 'tool', true), refusal('Token has expired'));
+    await assert.rejects(store.refresh(String(issued.refreshToken), 'tool', true), refusal('Token has been revoked'), 'and it is gone');
   });
 
-  test('revoke (logout) ends the access token and its refresh token', () => {
+  test('logout ends the access token and its refresh token', async () => {
     const { store } = make();
-    const issued = store.issue('tool', true);
-    store.revoke(store.authenticate(issued.accessToken)!);
-    assert.equal(store.authenticate(issued.accessToken), undefined);
-    assert.throws(() => store.sessionForRefresh(String(issued.refreshToken), 'tool'), refusal('Token has been revoked'));
+    const issued = await store.issue('tool', true);
+    assert.equal((await store.logout(issued.accessToken))?.id, issued.session.id);
+    assert.equal(store.authenticate(issued.accessToken), null);
+    assert.equal(await store.logout(issued.accessToken), undefined, 'nothing left to end');
+    await assert.rejects(store.refresh(String(issued.refreshToken), 'tool', true), refusal('Token has been revoked'));
   });
 
-  test('memory is bounded: past maxSessions the least recently used session is forgotten', () => {
-    const { store } = make(3);
-    const tokens = Array.from({ length: 5 }, () => store.issue('tool', false).accessToken);
-    assert.equal(store.size, 3);
-    assert.equal(store.authenticate(tokens[0]!), undefined);
-    assert.ok(store.authenticate(tokens[4]!));
+  test('memory is bounded: past maxSessions the least recently used session is forgotten, and announced', async () => {
+    const clock = { now: 1_000_000 };
+    const book = new MemorySessionBook({ maxTotal: 3, maxPerCaller: 3 }, () => clock.now);
+    const ended: string[] = [];
+    book.onChange((change) => { if ('ended' in change) ended.push(...change.ended); });
+    const sessions = Array.from({ length: 5 }, () => record(clock.now));
+    for (const session of sessions) await book.add(session);
+    assert.equal(book.size, 3);
+    assert.deepEqual(ended, [sessions[0]!.accessDigest, sessions[1]!.accessDigest], 'the two evicted sessions are announced to caches elsewhere');
+    assert.equal(book.peek(sessions[0]!.accessDigest), null);
+    assert.equal(book.peek(sessions[4]!.accessDigest)?.id, sessions[4]!.id);
   });
 });
+
+let recordCount = 0;
+/** A session record as LocalSessions makes them (digests only). */
+function record(now: number, caller = 'tool') {
+  recordCount += 1;
+  return { id: `s${recordCount}`, caller, issuedAt: now, accessDigest: `a${recordCount}`, accessExpiresAt: now + 60_000, forgetAt: now + 120_000 };
+}
 
 describe('token request bodies, as Slim parses them', () => {
   test('media types', () => {
@@ -177,7 +200,7 @@ describe('token request bodies, as Slim parses them', () => {
 });
 
 describe('Authenticator with local tokens', () => {
-  const store = new LocalSessions({ accessTtlMs: 60_000, refreshTtlMs: 60_000, maxSessions: 10 });
+  const store = memorySessions({ accessTtlMs: 60_000, refreshTtlMs: 60_000, maxSessions: 10 });
   const request = (authorization: string) => ({
     headers: { authorization },
     ip: '127.0.0.1',
@@ -187,10 +210,10 @@ describe('Authenticator with local tokens', () => {
   const callers = parseClients(JSON.stringify([{ name: 'tool', clientId: 'tool-id', clientSecret: SECRET }, { name: 'odd', key: lookalikeKey }]), noFiles);
   const auth = new Authenticator(callers, false, localTokenResolver(store));
 
-  test('a live local token is its caller; a stale one gets SuiteCRM\'s 401; a key shaped like one is still a key', () => {
-    const issued = store.issue('tool', false);
+  test('a live local token is its caller; a stale one gets SuiteCRM\'s 401; a key shaped like one is still a key', async () => {
+    const issued = await store.issue('tool', false);
     assert.equal(auth.authenticate(request(`Bearer ${issued.accessToken}`)).name, 'tool');
-    store.revoke(issued.session);
+    await store.logout(issued.accessToken);
     assert.throws(() => auth.authenticate(request(`Bearer ${issued.accessToken}`)), (err) => err instanceof OAuthError && err.errorType === 'access_denied');
     assert.equal(auth.authenticate(request(`Bearer ${lookalikeKey}`)).name, 'odd');
     assert.throws(() => auth.authenticate(request('Bearer not-a-key-0123456789')), (err) => (err as { code?: string }).code === 'UNAUTHENTICATED');

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { allowedGrants, InvalidOAuthCredentialsError } from '../../src/config/oauth-credentials.js';
-import { LocalSessions } from '../../src/local-oauth/local-sessions.js';
+import { memorySessions } from '../support/local-sessions.js';
 import { LoginRateLimit } from '../../src/local-oauth/login-rate-limit.js';
 import { clientKey, LoginThrottle } from '../../src/local-oauth/login-throttle.js';
-import { SessionTable, type TableSession } from '../../src/local-oauth/session-table.js';
+import { SessionTable, type TableSession } from '../../src/local-oauth/sessions/session-table.js';
 import { MemoryCounters } from '../../src/shared-state/memory-counters.js';
 import { parseClients } from '../../src/config/callers.js';
 
@@ -76,16 +76,17 @@ describe('SessionTable: per-caller and global bounds', () => {
 });
 
 describe('LocalSessions with per-caller bounds (fake clock)', () => {
-  test('one caller logging in 50 times keeps another caller\'s token alive; tokens of evicted sessions stop working', () => {
+  test('one caller logging in 50 times keeps another caller\'s token alive; tokens of evicted sessions stop working', async () => {
     const clock = { now: 1_000_000 };
-    const store = new LocalSessions({ accessTtlMs: 60_000, refreshTtlMs: 600_000, maxSessions: 10, maxSessionsPerClient: 4, now: () => clock.now });
-    const b = store.issue('b', true);
-    const a = Array.from({ length: 50 }, () => store.issue('a', true));
+    const store = memorySessions({ accessTtlMs: 60_000, refreshTtlMs: 600_000, maxSessions: 10, maxSessionsPerClient: 4, now: () => clock.now });
+    const b = await store.issue('b', true);
+    const a = [];
+    for (let i = 0; i < 50; i++) a.push(await store.issue('a', true));
     assert.ok(store.authenticate(b.accessToken), 'b still logged in');
-    assert.equal(store.authenticate(a[0]!.accessToken), undefined);
-    assert.throws(() => store.sessionForRefresh(String(a[0]!.refreshToken), 'a'), /refresh token is invalid/);
+    assert.equal(store.authenticate(a[0]!.accessToken), null);
+    await assert.rejects(store.refresh(String(a[0]!.refreshToken), 'a', true), /refresh token is invalid/);
     assert.ok(store.authenticate(a[49]!.accessToken));
-    assert.deepEqual(Object.fromEntries(store.sessionsByCaller()), { a: 4, b: 1 });
+    assert.deepEqual(Object.fromEntries(await store.sessionsByCaller()), { a: 4, b: 1 });
   });
 });
 

@@ -14,12 +14,13 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
+import { redisContents } from '../support/redis-contents.js';
 import { adminClient, needRedis, startRedis } from '../support/redis-server.js';
 import { startProxyProcess } from '../support/proxy-process.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
@@ -48,9 +49,10 @@ const CC_SECRET_ROTATED = 'AUDIT-cc-secret-rotated-Wd3Fh6';
 /** Issue 13: named SuiteCRM credentials, one of them with a secret SuiteCRM does not know. */
 const CRED_WRONG_SECRET = 'AUDIT-cred-wrong-secret-Np7Ks2';
 const KEY_BROKEN = 'AUDIT-key-broken-9d3f7b1e5a';
-/** Issue 19: the key that encrypts what the fleet keeps in Redis. */
-const STORE_KEY = randomBytes(32).toString('hex');
-const FIXED_SECRETS = [STORE_KEY, CC_SECRET, PW_SECRET, PASSWORD, WRONG_PASSWORD, KEY_ETL, KEY_REPORTING, KEY_WRONG, TOOL_SECRET, TOOL_PASSWORD, TOOL_WRONG_SECRET, TOOL_WRONG_PASSWORD, KEY_ROTATED, CC_SECRET_ROTATED, CRED_WRONG_SECRET, KEY_BROKEN];
+/** Issue 19: the key of what the fleet keeps in Redis, as configured (hex) and as its bytes would read in base64. */
+const STORE_KEY_BYTES = randomBytes(32);
+const STORE_KEY = STORE_KEY_BYTES.toString('hex');
+const FIXED_SECRETS = [STORE_KEY, STORE_KEY_BYTES.toString('base64'), STORE_KEY_BYTES.toString('base64url'), CC_SECRET, PW_SECRET, PASSWORD, WRONG_PASSWORD, KEY_ETL, KEY_REPORTING, KEY_WRONG, TOOL_SECRET, TOOL_PASSWORD, TOOL_WRONG_SECRET, TOOL_WRONG_PASSWORD, KEY_ROTATED, CC_SECRET_ROTATED, CRED_WRONG_SECRET, KEY_BROKEN];
 
 /** Every output the tests capture, and every token value SuiteCRM issued. */
 const output: string[] = [];
@@ -416,6 +418,28 @@ describe('secrets audit', () => {
     assert.equal((await call(`${proxy.url}/_proxy/readyz`)).status, 503);
     for (const path of ['/_proxy/healthz', '/_proxy/metrics']) await call(`${proxy.url}${path}`);
     output.push(...proxy.logs);
+  });
+
+  test('scenario: two replicas on one Redis (TOKEN_STORE=redis): the token and local sessions shared, and what Redis holds', async (t) => {
+    if (!needRedis(t)) return;
+    const redis = await startRedis(t);
+    const tools = [{ name: 'tool', clientId: 'audit-redis-tool', clientSecret: TOOL_SECRET, username: 'tooler', password: TOOL_PASSWORD }];
+    const env = { ...PW, TOKEN_STORE: 'redis', REDIS_URL: redis.url, TOKEN_STORE_KEY: STORE_KEY, PROXY_CLIENTS: JSON.stringify(tools) };
+    const [a, b] = [await proxyWith(env), await proxyWith(env)] as [RunningProxy, RunningProxy];
+    const login = { grant_type: 'password', client_id: 'audit-redis-tool', client_secret: TOOL_SECRET, username: 'tooler', password: TOOL_PASSWORD };
+    const first = await tokenCall(a.url, login);
+    const api = (proxy: RunningProxy, token: string) => call(`${proxy.url}/Api/V8/module/Accounts`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal((await api(b, first.access)).status, 200, 'a token from one replica works on the other');
+    const rotated = await tokenCall(b.url, { grant_type: 'refresh_token', client_id: 'audit-redis-tool', client_secret: TOOL_SECRET, refresh_token: first.refresh });
+    assert.equal(rotated.status, 200);
+    const second = await tokenCall(a.url, login);
+    assert.equal((await call(`${b.url}/Api/V8/logout`, { method: 'POST', headers: { authorization: `Bearer ${second.access}` } })).status, 200);
+    assert.equal((await api(a, rotated.access)).status, 200);
+    for (const proxy of [a, b]) for (const path of ['/_proxy/readyz', '/_proxy/metrics']) await call(`${proxy.url}${path}`);
+    // Everything Redis holds, key names and values of every type, is audited like any output.
+    const stored = await redisContents(adminClient(t, redis.url));
+    assert.ok(stored.includes(':s:') && stored.includes(':token'), 'the sessions and the token record are there');
+    output.push(stored, ...a.logs, ...b.logs);
   });
 
   test('zero hits: no secret and no issued token appears in any captured output', () => {

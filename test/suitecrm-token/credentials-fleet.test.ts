@@ -17,7 +17,7 @@ import {
 } from '../support/credentials-fixture.js';
 import type { FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { startReplicas, type ProxyReplica } from '../support/proxy-replica.js';
-import { needRedis, startRedis } from '../support/redis-server.js';
+import { adminClient, needRedis, startRedis } from '../support/redis-server.js';
 import { until } from '../support/wait.js';
 
 interface Fleet {
@@ -27,6 +27,7 @@ interface Fleet {
   /** TOKEN_STORE_KEY: a secret too. */
   readonly key: string;
   readonly agent: Agent;
+  readonly redisUrl: string;
 }
 
 async function startFleet(t: TestContext, credentials: Record<string, unknown> = CREDENTIALS): Promise<Fleet | undefined> {
@@ -38,7 +39,7 @@ async function startFleet(t: TestContext, credentials: Record<string, unknown> =
   const replicas = await startReplicas(t, env);
   const agent = new Agent({ connections: 256, connect: { timeout: 60_000 } });
   t.after(() => agent.close());
-  return { fake, replicas, urls: replicas.map((r) => r.url), key, agent };
+  return { fake, replicas, urls: replicas.map((r) => r.url), key, agent, redisUrl: redis.url };
 }
 
 /** Where each replica's stdout is now, to read the log lines written after it. */
@@ -76,6 +77,12 @@ test('three replicas on one Redis: one grant per credential for 300 cold request
   assertServedAsTheirCredential(await mixedBurst(fleet.urls, 180, fleet.agent));
   assertRevocationConfined(fleet.fake, revocation, await fleetRequestLines(fleet, 180, logFrom));
   assertNoSecrets(fleet.replicas.flatMap((r) => r.lines), [...issuedTokens(fleet.fake), fleet.key]);
+
+  // Three credentials, one pair of connections per replica (commands and a subscriber): the
+  // credentials' token stores share the process's RedisHome.
+  const clients = (await adminClient(t, fleet.redisUrl).client('LIST')) as string;
+  const proxyConnections = clients.split('\n').filter((line) => line.includes('name=suitecrm-auth-proxy'));
+  assert.equal(proxyConnections.length, 2 * fleet.replicas.length, proxyConnections.join('\n'));
 });
 
 test('three replicas, one credential with a wrong secret: its callers get CREDENTIALS_REJECTED everywhere, the others one grant each', async (t) => {

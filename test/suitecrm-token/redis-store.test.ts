@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import type { Token } from '../../src/suitecrm-token/grant.js';
+import { RedisHome } from '../../src/shared-state/redis-home.js';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../../src/suitecrm-token/shared/redis-store.js';
 import { keyId } from '../../src/suitecrm-token/shared/token-crypto.js';
 import { isTokenStoreUnavailable } from '../../src/suitecrm-token/token-store.js';
@@ -26,12 +27,17 @@ function makeToken(n: number, lifetimeMs = 3_600_000): Token {
   };
 }
 
-function storeFor(t: TestContext, url: string, overrides: Partial<RedisTokenStoreOptions> = {}): RedisTokenStore {
+/** A store on its own RedisHome: one replica's connections. */
+function storeFor(t: TestContext, url: string, overrides: Partial<RedisTokenStoreOptions> & { commandTimeoutMs?: number } = {}): RedisTokenStore {
+  const logger = pino({ level: 'silent' });
+  const home = new RedisHome({ url, commandTimeoutMs: overrides.commandTimeoutMs ?? 1000, logger });
   const store = new RedisTokenStore({
-    url, key: KEY, prefix: 'test', credentialKey: 'cred', commandTimeoutMs: 1000, waitBudgetMs: 10_000,
-    logger: pino({ level: 'silent' }), ...overrides,
+    home, key: KEY, prefix: 'test', credentialKey: 'cred', waitBudgetMs: 10_000, logger, ...overrides,
   });
-  t.after(() => store.close());
+  t.after(async () => {
+    await store.close();
+    await home.close();
+  });
   return store;
 }
 

@@ -8,29 +8,29 @@
  * Replicas that find the lock taken wait for the announcement (pub/sub, with short polling as a
  * safety net) instead of calling SuiteCRM. The lease is extended while the grant is in flight.
  *
- * Redis trouble never blocks a request for long: no offline queue, short command timeouts, and
- * every failure surfaces as TokenStoreUnavailableError so the manager renews alone meanwhile.
+ * The connections are the process's RedisHome (src/shared-state/), shared by every credential and
+ * the other shared features: no offline queue, short command timeouts, so Redis trouble never
+ * blocks a request for long, and every failure surfaces as TokenStoreUnavailableError so the
+ * manager renews alone meanwhile. Each credential still logs its own token_store_* lines.
  */
-import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { TokenRequestError, type Token } from '../grant.js';
-import { describeTarget, errorReason, redisConnections } from '../../shared-state/redis-connection.js';
+import type { RedisHome } from '../../shared-state/redis-home.js';
 import { defineTokenCommands } from './token-commands.js';
 import { keyId } from './token-crypto.js';
 import { decodeToken, encodeToken, type RecordClocks } from './token-record.js';
 import { TokenStoreUnavailableError, type GrantFunction, type StoredToken, type TokenStore } from '../token-store.js';
 
 export interface RedisTokenStoreOptions {
-  /** redis:// or rediss:// URL (may hold a password: never logged). */
-  readonly url: string;
+  /** The process's Redis connections. */
+  readonly home: RedisHome;
   /** 32-byte AES-256-GCM key (TOKEN_STORE_KEY). */
   readonly key: Buffer;
   /** Key prefix; the credential key is appended so several credentials can share one Redis. */
   readonly prefix: string;
   readonly credentialKey: string;
-  readonly commandTimeoutMs: number;
   /** Longest a renewal waits for another replica's renewal before giving up. */
   readonly waitBudgetMs: number;
   readonly logger: Logger;
@@ -49,8 +49,8 @@ const MIN_ADOPT_REMAINING_MS = 1_000;
 
 export class RedisTokenStore implements TokenStore {
   readonly kind = 'redis';
+  private readonly home: RedisHome;
   private readonly client: Redis;
-  private readonly subscriber: Redis;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly wall: () => number;
@@ -60,13 +60,16 @@ export class RedisTokenStore implements TokenStore {
   private readonly keys: { record: string; lock: string; fence: string; channel: string };
   private readonly waiters = new Set<(generation: string) => void>();
   private readonly listeners = new Set<(generation: number) => void>();
-  private everReady = false;
+  private readonly detach: Array<() => void> = [];
+  private connectedLogged = false;
   private undecryptableLogged = false;
   private degraded = false;
   private closed = false;
 
   constructor(private readonly opts: RedisTokenStoreOptions) {
-    this.log = opts.logger.child({ component: 'token-store', store: 'redis', redis: describeTarget(opts.url) });
+    this.home = opts.home;
+    this.client = opts.home.client;
+    this.log = opts.logger.child({ component: 'token-store', store: 'redis', redis: opts.home.target });
     this.now = opts.now ?? Date.now;
     this.wall = opts.wallClock ?? Date.now;
     this.clocks = { now: this.now, wall: this.wall };
@@ -77,30 +80,29 @@ export class RedisTokenStore implements TokenStore {
     const storeKeyId = keyId(opts.key);
     const base = `${opts.prefix}:{${opts.credentialKey}:${storeKeyId}}`;
     this.keys = { record: `${base}:token`, lock: `${base}:lock`, fence: `${base}:fence`, channel: `${base}:renewed` };
-
-    const connections = redisConnections(opts.url, opts.commandTimeoutMs);
-    this.client = connections.client;
-    this.subscriber = connections.subscriber;
     defineTokenCommands(this.client);
 
-    this.client.on('ready', () => {
-      if (!this.everReady) this.log.info({ event: 'token_store_connected', keyId: storeKeyId }, 'connected to the Redis token store (replicas share a token only if their keyId matches)');
-      this.everReady = true;
+    const connected = (): void => {
+      if (!this.connectedLogged) this.log.info({ event: 'token_store_connected', keyId: storeKeyId }, 'connected to the Redis token store (replicas share a token only if their keyId matches)');
+      this.connectedLogged = true;
       this.markUp();
-    });
-    this.client.on('error', (err: unknown) => this.markDown(errorReason(err)));
-    this.client.on('close', () => { if (this.everReady && !this.closed) this.markDown('connection_closed'); });
-    this.subscriber.on('error', () => { /* the command connection reports outages */ });
-    this.subscriber.on('ready', () => {
-      this.subscriber.subscribe(this.keys.channel).catch(() => { /* polling covers a missed subscription */ });
-    });
-    this.subscriber.on('message', (_channel: string, message: string) => this.announce(message));
-    this.client.connect().catch(() => { /* reported through 'error'; reconnects on its own */ });
-    this.subscriber.connect().catch(() => { /* polling covers it */ });
+    };
+    const down = (reason: string): void => this.markDown(reason);
+    const up = (): void => this.markUp();
+    this.home.on('ready', connected);
+    this.home.on('down', down);
+    this.home.on('up', up);
+    this.detach.push(
+      () => this.home.off('ready', connected), () => this.home.off('down', down), () => this.home.off('up', up),
+      this.home.subscribe(this.keys.channel, (message) => this.announce(message)),
+    );
+    // The home may have connected (or failed) before this credential was added (a reload).
+    if (this.home.usable()) connected();
+    else if (this.home.status().reason !== undefined && this.home.status().since !== undefined) this.markDown(this.home.status().reason ?? 'error');
   }
 
   shared(): boolean {
-    return !this.degraded && this.client.status === 'ready';
+    return !this.degraded && this.home.usable();
   }
 
   async renew(known: number | undefined, grant: GrantFunction): Promise<StoredToken> {
@@ -139,15 +141,15 @@ export class RedisTokenStore implements TokenStore {
   }
 
   invalidate(generation: number): void {
-    if (this.client.status !== 'ready') return;
+    if (!this.home.usable()) return;
     this.client.tokenInvalidate(this.keys.record, String(generation)).then(
       (changed) => { if (changed === 1) this.log.info({ event: 'token_store_invalidated', generation }, 'marked the shared token as rejected'); },
-      (err: unknown) => this.markDown(errorReason(err)),
+      (err: unknown) => this.markDown(this.home.commandFailed(err)),
     );
   }
 
   async latest(): Promise<StoredToken | undefined> {
-    if (this.client.status !== 'ready') return undefined;
+    if (!this.home.usable()) return undefined;
     const [generation, valid, until, blob] = await this.command(() => this.client.hmget(this.keys.record, 'gen', 'valid', 'until', 'blob'));
     if (!generation || valid !== '1' || !blob || Number(until) <= this.wall() + MIN_ADOPT_REMAINING_MS) return undefined;
     return this.unseal(generation, blob);
@@ -157,39 +159,27 @@ export class RedisTokenStore implements TokenStore {
     this.listeners.add(listener);
   }
 
+  /** Stops listening; the connections belong to the home, which the app closes. */
   async close(): Promise<void> {
     this.closed = true;
     for (const waiter of this.waiters) waiter('closing');
-    await Promise.all([this.client, this.subscriber].map(async (connection) => {
-      if (connection.status === 'ready') {
-        await Promise.race([connection.quit().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-      }
-      connection.disconnect();
-    }));
+    for (const stop of this.detach.splice(0)) stop();
   }
 
-  /** Waits for the first connection (bounded); afterwards fails fast whenever Redis is not ready. */
+  /** Waits for the first connection (bounded, RedisHome.ready); afterwards fails fast whenever Redis is not usable. */
   private async ready(): Promise<void> {
-    const status = this.client.status;
-    if (status === 'ready') return;
-    if (!this.everReady && !this.closed && (status === 'wait' || status === 'connecting' || status === 'connect')) {
-      try {
-        await once(this.client, 'ready', { signal: AbortSignal.timeout(Math.max(1000, 2 * this.opts.commandTimeoutMs)) });
-        return;
-      } catch (err) {
-        this.markDown(errorReason(err));
-      }
-    }
+    if (!this.closed && (await this.home.ready())) return;
     throw new TokenStoreUnavailableError('not_connected', 'the Redis token store is not connected');
   }
 
   private async command<T>(run: () => Promise<T>, undo?: () => Promise<unknown>): Promise<T> {
     try {
       const result = await run();
+      this.home.commandWorked();
       this.markUp();
       return result;
     } catch (err) {
-      const reason = errorReason(err);
+      const reason = this.home.commandFailed(err);
       this.markDown(reason);
       undo?.().catch(() => { /* nothing was taken, or the lease expires on its own */ });
       throw new TokenStoreUnavailableError(reason, `a Redis token store command failed (${reason})`, { cause: err });
