@@ -42,8 +42,8 @@ class ReplayOn401Handler implements Dispatcher.DispatchHandler {
         this.swallowing = true;
         return;
       }
-    } else if (statusCode !== 401) {
-      tokens.accepted();
+    } else if (statusCode !== 401 && token !== undefined) {
+      tokens.accepted(token);
     }
     exchange.upstreamMs = performance.now() - exchange.sentAt;
     this.handler.onResponseStart?.(controller, statusCode, headers as never, statusMessage);

@@ -252,6 +252,8 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
     record.bodyLength = body.length;
     record.bodySha256 = body.sha256;
 
+    const apiHold = this.faults.apiHold;
+    if (apiHold !== undefined && !(await this.#until(apiHold.until))) return;
     const mode = this.faults.api ?? 'ok';
     const delayMs = this.faults.apiDelayMs ?? 0;
     if (delayMs > 0 && !(await this.#delay(delayMs))) return;
@@ -312,7 +314,12 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
   async #hold(clientId: unknown): Promise<boolean> {
     const hold = this.faults.tokenHold;
     if (hold === undefined || typeof clientId !== 'string' || !hold.clientIds.includes(clientId)) return true;
-    const released = hold.until.then(() => true, () => true);
+    return this.#until(hold.until);
+  }
+
+  /** Waits until `until` settles; resolves false when stop() cut it short. */
+  #until(until: Promise<unknown>): Promise<boolean> {
+    const released = until.then(() => true, () => true);
     return Promise.race([released, this.#untilStopped().then(() => false)]);
   }
 

@@ -60,6 +60,11 @@ export interface FakeFaults {
    * clients only, held for exactly as long as a test needs.
    */
   tokenHold?: { clientIds: readonly string[]; until: Promise<unknown> };
+  /**
+   * V8 requests wait, after their body is read and before any other fault, until `until` settles
+   * (or the double stops): SuiteCRM busy with them for exactly as long as a test needs.
+   */
+  apiHold?: { until: Promise<unknown> };
   /** The 7.13.3–7.14.4 bug: every refresh_token grant -> 401 invalid_client. */
   refreshInvalidClientBug?: boolean;
   /** Every V8 call with an otherwise valid token -> 401 "Access token has been revoked". */
