@@ -15,6 +15,7 @@ import { PROXY_ERROR_HEADER } from '../errors.js';
 import { BucketHistogram, SeriesCounter } from './metric-series.js';
 import { eachSource, type TokenHooks, type TokenSources, type TokenStatus } from '../suitecrm-token/token.js';
 import { PROXIED_METHODS } from '../proxy/plugin.js';
+import { CALLER_CLOSED_STATUS } from '../proxy/caller-gone.js';
 
 export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
 /** The proxy's own endpoints, which are not counted as proxied requests. */
@@ -201,9 +202,11 @@ export class ProxyMetrics {
     if (request.url.startsWith(ADMIN_PATHS)) return;
     this.requests.inc(requestSeries(request.method, reply.statusCode), request.caller || '-');
     const outcome = request.proxyOutcome;
-    if (outcome === null) return;
+    // null on other routes, undefined where the proxy's decoration is not defined (the not-found handler).
+    if (!outcome) return;
     if (outcome.upstreamMs >= 0) this.upstreamSeconds.record(outcome.upstreamMs / 1000);
-    if (outcome.replayed) this.replays.inc(replayOutcome(reply));
+    // A replay whose caller hung up has no outcome to count (its request is counted as 499).
+    if (outcome.replayed && reply.statusCode !== CALLER_CLOSED_STATUS) this.replays.inc(replayOutcome(reply));
   }
 }
 

@@ -242,9 +242,13 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
       bodySha256: EMPTY_SHA256,
       status: 0,
       applied: false,
+      closedBeforeAnswer: false,
     };
     this.#recordToken(record, peekClaims(req.headers.authorization));
     this.requests.push(record);
+    let answered = false;
+    res.once('finish', () => { answered = true; });
+    res.once('close', () => { record.closedBeforeAnswer = !answered; });
 
     // The echo route only hashes: a 20 MB upload is never held in memory.
     const body = await this.#readBody(req, !(match.kind === 'route' && match.name === 'echo'));

@@ -102,6 +102,8 @@ export interface RecordedRequest {
   status: number;
   /** True if it changed state or was a successful read; false for 401/4xx/5xx or no answer. */
   applied: boolean;
+  /** True once the client (the proxy) closed the connection before the answer was complete: it aborted the request. */
+  closedBeforeAnswer: boolean;
 }
 
 export interface RecordedTokenRequest {
