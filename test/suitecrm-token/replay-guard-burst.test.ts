@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startFakeSuiteCrm } from '../support/fake-suitecrm.js';
+import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
+import { spawnProxyProcess } from '../support/drill/proxy-process.js';
 import { startProxy } from '../support/proxy-harness.js';
 import { until } from '../support/wait.js';
 
@@ -18,19 +19,8 @@ function gate(): { promise: Promise<void>; release: () => void } {
   return { promise, release };
 }
 
-test('a burst of replays on one revoked fresh token counts as one rejection', async (t) => {
-  const crm = await startFakeSuiteCrm();
-  t.after(() => crm.close());
-  const proxy = await startProxy(crm.url, { LOG_LEVEL: 'info' });
-  t.after(() => proxy.close());
-  const current = async (): Promise<number> => {
-    const res = await fetch(`${proxy.url}/Api/V8/current-user`);
-    await res.arrayBuffer();
-    return res.status;
-  };
-  assert.equal(await current(), 200);
-
-  // Every token revoked; SuiteCRM holds the fifty until all of them carry it.
+/** Fifty requests meet a revoked token; all fifty replays carry the fresh one, revoked before SuiteCRM looks at it. */
+async function burstOnRevokedFreshToken(crm: FakeSuiteCrm, current: () => Promise<number>): Promise<number[]> {
   crm.revokeAll();
   const apiHeld = gate();
   const tokenHeld = gate();
@@ -51,16 +41,47 @@ test('a burst of replays on one revoked fresh token counts as one rejection', as
   replaysHeld.release();
   const statuses = await burst;
   crm.faults = {};
-
   assert.deepEqual([...new Set(statuses)], [401], 'every replay got SuiteCRM\'s 401');
   const replays = crm.requests.slice(before + 50);
-  assert.equal(replays.length, 50);
   assert.equal(new Set(replays.map((r) => r.tokenJti)).size, 1, 'all replays carried the one fresh token');
+  return statuses;
+}
+
+async function statusOf(url: string): Promise<number> {
+  const res = await fetch(`${url}/Api/V8/current-user`);
+  await res.arrayBuffer();
+  return res.status;
+}
+
+test('a burst of replays on one revoked fresh token counts as one rejection', async (t) => {
+  const crm = await startFakeSuiteCrm();
+  t.after(() => crm.close());
+  const proxy = await startProxy(crm.url, { LOG_LEVEL: 'info' });
+  t.after(() => proxy.close());
+  const current = () => statusOf(proxy.url);
+  assert.equal(await current(), 200);
+  await burstOnRevokedFreshToken(crm, current);
   const counted = proxy.logEvents('token_rejected_after_renewal');
   assert.equal(counted.length, 1, 'one rejection counted');
   assert.ok((counted[0]!.pauseMs as number) <= 1000, `the first pause, not a grown one: ${String(counted[0]!.pauseMs)} ms`);
-
   // After that pause the next 401 renews again, and callers are served.
   await until('served again', async () => (await current()) === 200, 10_000);
   assert.equal(proxy.logEvents('token_rejected_after_renewal').length, 1);
+});
+
+test('PROXY_WORKERS=2: the primary counts the burst once, whichever worker reports it', async (t) => {
+  const crm = await startFakeSuiteCrm();
+  t.after(() => crm.close());
+  const proxy = await spawnProxyProcess({ SUITECRM_URL: crm.url, SUITECRM_CLIENT_ID: 'cc-client', SUITECRM_CLIENT_SECRET: 'cc-secret-S3cr3t!', PROXY_WORKERS: '2' });
+  t.after(() => proxy.stop());
+  const current = () => statusOf(proxy.url);
+  // Both workers have served with the first token (each told the primary it worked).
+  await until('both workers served', async () => (await Promise.all(Array.from({ length: 10 }, current))).every((s) => s === 200));
+  await burstOnRevokedFreshToken(crm, current);
+  await until('served again', async () => (await current()) === 200, 10_000);
+  // The primary logs in order: once the third token's line is in, the rejection line before it is too.
+  await until('the third token\'s line', () => proxy.events.filter((e) => e.event === 'token_obtained').length >= 3);
+  const counted = proxy.events.filter((e) => e.event === 'token_rejected_after_renewal');
+  assert.equal(counted.length, 1, 'one rejection counted for the group');
+  assert.ok((counted[0]!.pauseMs as number) <= 1000, `the first pause: ${String(counted[0]!.pauseMs)} ms`);
 });
