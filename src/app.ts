@@ -118,6 +118,14 @@ function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => vo
   done();
 }
 
+/** How a request whose caller hung up ends (caller-gone.ts): its line and its count, as an answered one's. */
+function endWithoutAnswer(metrics: ProxyMetrics): (request: FastifyRequest, reply: FastifyReply) => void {
+  return (request, reply) => {
+    logRequest(request, reply, noop);
+    metrics.requestAnswered(request, reply);
+  };
+}
+
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const app = createServer(config, logger);
@@ -140,10 +148,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.decorate('metrics', metrics);
   const isAccepting = installDrainGuard(app);
   installMetrics(app, metrics, options.metricsExposition?.(metrics.registry));
-  watchCallerGone(app, isAdminUrl, (request, reply) => {
-    logRequest(request, reply, noop);
-    metrics.requestAnswered(request, reply);
-  });
+  watchCallerGone(app, isAdminUrl, endWithoutAnswer(metrics));
 
   app.setErrorHandler(answerError);
 
