@@ -16,6 +16,7 @@ import { createLogger } from './logging.js';
 import { installMetrics, ProxyMetrics, type MetricsExposition } from './admin/metrics.js';
 import type { TokenHooks, TokenSources } from './suitecrm-token/token.js';
 import { createTokenManager } from './suitecrm-token/token-manager-factory.js';
+import { firstEnd, isCallerGone, watchCallerGone } from './proxy/caller-gone.js';
 import { proxyPlugin } from './proxy/plugin.js';
 import { suitecrmDispatcher } from './proxy/upstream-dispatcher.js';
 import { AppReload } from './reload/app-target.js';
@@ -60,6 +61,9 @@ declare module 'fastify' {
   }
 }
 
+const noop = (): void => undefined;
+const isAdminUrl = (url: string): boolean => url.startsWith(ADMIN_PREFIX);
+
 function errorStatus(err: FastifyError): number {
   const status = err.statusCode ?? 500;
   return status >= 400 && status < 600 ? status : 500;
@@ -83,6 +87,8 @@ function createServer(config: Config, logger: Logger): FastifyInstance {
 
 /** Every error becomes a JSON:API error document, except the local token endpoint's OAuth errors. */
 function answerError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+  // The caller hung up (the answer's stream failed because of it): its 499 line is written, nobody is left to answer.
+  if (isCallerGone(reply)) return;
   // A stale local token gets SuiteCRM's own 401, so a tool's re-login logic runs.
   if (isOAuthError(err)) return sendRendered(reply, renderOAuthError(err, request.headers.authorization));
   const proxyError = isProxyError(err)
@@ -95,9 +101,9 @@ function answerError(err: FastifyError, request: FastifyRequest, reply: FastifyR
   sendProxyError(reply, proxyError);
 }
 
-/** One line per request (the proxy's own endpoints are not logged): who, with which SuiteCRM credential, what, how it ended. */
+/** One line per request (the proxy's own endpoints are not logged): who, with which SuiteCRM credential, what, how it ended (499: the caller hung up first). */
 function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-  if (request.url.startsWith(ADMIN_PREFIX)) return done();
+  if (request.url.startsWith(ADMIN_PREFIX) || !firstEnd(reply)) return done();
   const outcome = request.proxyOutcome;
   request.log.info({
     method: request.method,
@@ -110,6 +116,14 @@ function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => vo
     tokenWaited: outcome?.tokenWaited ?? false,
   }, 'request');
   done();
+}
+
+/** How a request whose caller hung up ends (caller-gone.ts): its line and its count, as an answered one's. */
+function endWithoutAnswer(metrics: ProxyMetrics): (request: FastifyRequest, reply: FastifyReply) => void {
+  return (request, reply) => {
+    logRequest(request, reply, noop);
+    metrics.requestAnswered(request, reply);
+  };
 }
 
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
@@ -134,6 +148,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.decorate('metrics', metrics);
   const isAccepting = installDrainGuard(app);
   installMetrics(app, metrics, options.metricsExposition?.(metrics.registry));
+  watchCallerGone(app, isAdminUrl, endWithoutAnswer(metrics));
 
   app.setErrorHandler(answerError);
 

@@ -17,6 +17,7 @@ import { configReloadCounter, type ReloadOutcome } from './reload-metrics.js';
 import { TokenMetrics } from './token-metrics.js';
 import type { TokenHooks, TokenSources } from '../suitecrm-token/token.js';
 import { PROXIED_METHODS } from '../proxy/plugin.js';
+import { CALLER_CLOSED_STATUS } from '../proxy/caller-gone.js';
 
 export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
 /** The proxy's own endpoints, which are not counted as proxied requests. */
@@ -124,7 +125,8 @@ export class ProxyMetrics {
     const outcome: FastifyRequest['proxyOutcome'] | undefined = request.proxyOutcome;
     if (outcome == null) return;
     if (outcome.upstreamMs >= 0) this.upstreamSeconds.record(outcome.upstreamMs / 1000);
-    if (outcome.replayed) this.replays.inc(replayOutcome(reply));
+    // A replay whose caller hung up has no outcome to count (its request is counted as 499).
+    if (outcome.replayed && reply.statusCode !== CALLER_CLOSED_STATUS) this.replays.inc(replayOutcome(reply));
   }
 }
 

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { request, type Pool } from 'undici';
 import { ConfigError, credentialConfig, loadConfig, type Config, type CredentialConfig, type Env, type FileReader } from '../config/load.js';
 import { credentialField } from '../config/suitecrm-credentials.js';
+import { plainTextSecrets } from '../config/inline-secrets.js';
 import { SETTINGS, type SettingSpec } from '../config/settings.js';
 import { networkErrorCode } from '../errors.js';
 import { asCredentialError, requestToken, tokenEndpoint, TokenRequestError, type Token } from '../suitecrm-token/grant.js';
@@ -51,12 +52,13 @@ function describeSettings(input: CheckInput, print: Print): void {
   }
 }
 
-/** Secrets written into the config file itself (not NAME_FILE) deserve a warning, louder if others can read it. */
+/**
+ * Secrets written into the config file itself (not NAME_FILE, not a keyFile or clientSecretFile
+ * inside PROXY_CLIENTS or SUITECRM_CREDENTIALS) deserve a warning, louder if others can read it.
+ */
 function warnAboutInlineSecrets(input: CheckInput, print: Print): void {
   if (input.configPath === undefined) return;
-  const inline = (SETTINGS as readonly SettingSpec[])
-    .filter((s) => s.secret && input.fileValues[s.env] !== undefined && !isSet(input.env, s.env) && !isSet(input.env, `${s.env}_FILE`))
-    .map((s) => s.env);
+  const inline = plainTextSecrets(input.fileValues, (name) => isSet(input.env, name) || isSet(input.env, `${name}_FILE`));
   if (inline.length === 0) return;
   let readable = '';
   try {

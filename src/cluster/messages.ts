@@ -16,7 +16,8 @@ export type WorkerMessage =
   | { readonly channel: typeof CHANNEL; readonly type: 'refresh-due' }
   | { readonly channel: typeof CHANNEL; readonly type: 'rejected'; readonly token: CachedToken }
   | { readonly channel: typeof CHANNEL; readonly type: 'replay-rejected'; readonly token: CachedToken }
-  | { readonly channel: typeof CHANNEL; readonly type: 'accepted' };
+  /** A request succeeded with `token`: sent once per token (it is proven), and when the 401 loop guard was up. */
+  | { readonly channel: typeof CHANNEL; readonly type: 'accepted'; readonly token: CachedToken };
 
 export type PrimaryMessage =
   /** The answer to `get` (with its id) or a pushed renewal (id 0). */

@@ -106,11 +106,14 @@ function answerWorker(group: CredentialSet, worker: Worker, message: Tagged<Work
     case 'rejected':
       tokens.rejected(message.token);
       break;
-    case 'replay-rejected':
-      broadcast({ channel: CHANNEL, type: 'reauth-blocked', until: Date.now() + tokens.replayRejected(message.token), credential });
+    case 'replay-rejected': {
+      // Counted once per token for the whole group; a token some worker saw work was revoked, not refused fresh.
+      const pauseMs = tokens.replayRejected(message.token);
+      if (pauseMs > 0) broadcast({ channel: CHANNEL, type: 'reauth-blocked', until: Date.now() + pauseMs, credential });
       break;
+    }
     case 'accepted':
-      tokens.accepted();
+      tokens.accepted(message.token);
       break;
   }
 }

@@ -29,6 +29,8 @@ export class ClusterTokenClient implements TokenSource {
   /** The token for which the primary was already told that its refresh time has come. */
   private refreshAnnounced: string | undefined;
   private reauthBlockedUntil = 0;
+  /** The access token this worker last told the primary had worked. */
+  private proven: string | undefined;
   private failure: TokenFailure | undefined;
 
   constructor(
@@ -82,11 +84,12 @@ export class ClusterTokenClient implements TokenSource {
     this.channel.send({ channel: CHANNEL, type: 'replay-rejected', token: token as CachedToken });
   }
 
-  accepted(): void {
-    if (this.reauthBlockedUntil !== 0) {
-      this.reauthBlockedUntil = 0;
-      this.channel.send({ channel: CHANNEL, type: 'accepted' });
-    }
+  /** The primary hears of each token's first success here (it is proven) and of the end of a 401 loop guard pause. */
+  accepted(token: Token): void {
+    if (token.accessToken === this.proven && this.reauthBlockedUntil === 0) return;
+    this.proven = token.accessToken;
+    this.reauthBlockedUntil = 0;
+    this.channel.send({ channel: CHANNEL, type: 'accepted', token: token as CachedToken });
   }
 
   status(): TokenStatus {

@@ -7,16 +7,14 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError, type Env, type FileReader } from './load.js';
 import { SETTINGS, type SettingSpec } from './settings.js';
+// Settings whose value is JSON may be written as YAML/JSON structures (PROXY_CLIENTS as a list of
+// callers, SUITECRM_CREDENTIALS as a mapping) and are handed to the loader as JSON text.
+import { anchorFilePathsInText, JSON_SETTINGS } from './file-paths.js';
 
 export const CONFIG_FILE_SETTING = 'CONFIG_FILE';
 
 const FILE_SUFFIX = '_FILE';
 
-/**
- * Settings whose value is JSON: in a config file they may be written as YAML/JSON structures
- * (PROXY_CLIENTS as a list of callers, SUITECRM_CREDENTIALS as a mapping) and are handed to the loader as JSON text.
- */
-const JSON_SETTINGS: ReadonlySet<string> = new Set(['PROXY_CLIENTS', 'SUITECRM_CREDENTIALS']);
 
 /** Keys a config file may hold: every setting and its `<NAME>_FILE` form (as in the environment). */
 function allowedKeys(): Map<string, SettingSpec> {
@@ -51,8 +49,9 @@ function scalarText(key: string, value: unknown, spec: SettingSpec, path: string
 }
 
 /**
- * Reads and parses a config file into env-style raw values. Relative `<NAME>_FILE` paths are
- * resolved against the config file's directory, so a config and its secrets can move together.
+ * Reads and parses a config file into env-style raw values. Relative `<NAME>_FILE` paths, and the
+ * relative `*File` paths inside PROXY_CLIENTS and SUITECRM_CREDENTIALS, are resolved against the
+ * config file's directory, so a config and its secrets can move together.
  */
 export function readConfigFile(path: string, readFile: FileReader): Record<string, string> {
   let text: string;
@@ -83,7 +82,9 @@ export function readConfigFile(path: string, readFile: FileReader): Record<strin
     if (!spec) throw unknownKey(key, path, keys);
     const text = scalarText(key, value, spec, path);
     if (text === undefined) continue;
-    values[key] = key.endsWith(FILE_SUFFIX) && !isAbsolute(text) ? resolve(dirname(resolve(path)), text) : text;
+    const dir = dirname(resolve(path));
+    if (key.endsWith(FILE_SUFFIX)) values[key] = isAbsolute(text) ? text : resolve(dir, text);
+    else values[key] = JSON_SETTINGS.has(key) ? anchorFilePathsInText(text, dir) : text;
   }
   return values;
 }

@@ -5,6 +5,8 @@
  */
 import { secretFileText } from './secret-text.js';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { anchorFilePathsInText, JSON_SETTINGS } from './file-paths.js';
 import { SETTINGS, type SettingName, type SettingSpec } from './settings.js';
 
 /** A bad setting: the message names it and says what is expected, never echoing a secret. */
@@ -38,7 +40,8 @@ function rawValues(env: Env, readFile: FileReader): Map<string, string> {
         const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable';
         throw new ConfigError(`${spec.env}_FILE`, `cannot read file ${filePath} (${reason})`);
       }
-      values.set(spec.env, secretFileText(text));
+      // Relative paths inside a JSON setting's file are read from that file's folder (file-paths.ts).
+      values.set(spec.env, JSON_SETTINGS.has(spec.env) ? anchorFilePathsInText(secretFileText(text), dirname(resolve(filePath))) : secretFileText(text));
     } else if (direct !== undefined && direct !== '') {
       values.set(spec.env, direct);
     } else if (spec.default !== undefined) {

@@ -9,7 +9,7 @@
  * dispatcher (it copies headers with Object.assign, which keeps symbol keys; undici reads only
  * string keys, so the record is never sent). test/proxy/forwarding-options.test.ts guards that path.
  */
-import type { Dispatcher } from 'undici';
+import { errors, type Dispatcher } from 'undici';
 import type { CachedToken, TokenSource } from '../suitecrm-token/token.js';
 
 /** What happened to a request on its way, for the request log line and metrics. */
@@ -29,6 +29,10 @@ export interface Exchange extends ForwardOutcome {
   token: CachedToken | undefined;
   /** performance.now() when the current attempt was handed to the connection pool. */
   sentAt: number;
+  /** The caller hung up (caller-gone.ts): no attempt may start, the one in flight is aborted. */
+  callerGone: boolean;
+  /** The current attempt's undici controller, once undici has started it: how it is aborted. */
+  controller: Dispatcher.DispatchController | undefined;
 }
 
 const EXCHANGE = Symbol('suitecrm-auth-proxy.exchange');
@@ -36,7 +40,21 @@ const EXCHANGE = Symbol('suitecrm-auth-proxy.exchange');
 type HeadersWithExchange = Record<string, string | string[]> & { [EXCHANGE]?: Exchange };
 
 export function newExchange(credential: string, tokens: TokenSource): Exchange {
-  return { credential, tokens, replayed: false, tokenWaited: false, upstreamMs: -1, token: undefined, sentAt: 0 };
+  return { credential, tokens, replayed: false, tokenWaited: false, upstreamMs: -1, token: undefined, sentAt: 0, callerGone: false, controller: undefined };
+}
+
+/** Why an abandoned exchange's upstream request ends; never reaches anyone (the caller is gone). */
+export function callerGoneError(): Error {
+  return new errors.RequestAbortedError('the caller closed the connection before its answer');
+}
+
+/**
+ * The caller hung up: the attempt in flight is aborted (undici closes its connection to SuiteCRM,
+ * so SuiteCRM stops too) and no further attempt (a token wait, a replay) is sent.
+ */
+export function abandonExchange(exchange: Exchange): void {
+  exchange.callerGone = true;
+  exchange.controller?.abort(callerGoneError());
 }
 
 export function attachExchange(headers: Record<string, string | string[]>, exchange: Exchange): Record<string, string | string[]> {

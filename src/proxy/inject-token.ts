@@ -8,11 +8,16 @@
  */
 import type { Dispatcher } from 'undici';
 import type { CachedToken } from '../suitecrm-token/token.js';
-import { exchangeOf, type Exchange } from './exchange.js';
+import { callerGoneError, exchangeOf, type Exchange } from './exchange.js';
 
 type Dispatch = Dispatcher['dispatch'];
 
 function send(dispatch: Dispatch, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, token: CachedToken, exchange: Exchange): boolean {
+  // Its caller hung up while it waited for a token (or before it was forwarded): SuiteCRM never sees it.
+  if (exchange.callerGone) {
+    handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, callerGoneError());
+    return true;
+  }
   // The headers object is this request's own copy (reply-from made it); an attempt's headers are
   // read when undici builds its request, so a replay may set the header again on the same object.
   (opts.headers as Record<string, string>).authorization = token.authorization;

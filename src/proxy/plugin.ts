@@ -24,7 +24,8 @@ import { DEFAULT_CREDENTIAL } from '../config/suitecrm-credentials.js';
 import { ProxyError, upstreamError } from '../errors.js';
 import type { TokenSources } from '../suitecrm-token/token.js';
 import { registerPassThroughBodies, type ProxyBody } from './body.js';
-import { attachExchange, newExchange, type Exchange } from './exchange.js';
+import { isCallerGone } from './caller-gone.js';
+import { abandonExchange, attachExchange, newExchange, type Exchange } from './exchange.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 
 export const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -103,6 +104,8 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
         return;
       }
       request.proxyOutcome = newExchange(credential, tokens);
+      // Its caller hung up while the body was read: nothing is sent to SuiteCRM.
+      if (isCallerGone(_reply)) abandonExchange(request.proxyOutcome);
       done();
     },
     handler(request, reply, dest, replyOptions) {

@@ -10,7 +10,7 @@
  * is passed back.
  */
 import type { Dispatcher } from 'undici';
-import { exchangeOf, isReplayableBody, type Exchange } from './exchange.js';
+import { callerGoneError, exchangeOf, isReplayableBody, type Exchange } from './exchange.js';
 
 class ReplayOn401Handler implements Dispatcher.DispatchHandler {
   /** This attempt's 401 is being replayed: its body is dropped. */
@@ -24,7 +24,10 @@ class ReplayOn401Handler implements Dispatcher.DispatchHandler {
   ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.exchange.controller = controller;
     this.handler.onRequestStart?.(controller, context);
+    // Queued in the pool while its caller hung up: never sent.
+    if (this.exchange.callerGone) controller.abort(callerGoneError());
   }
 
   onRequestUpgrade(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: import('node:stream').Duplex): void {
@@ -42,8 +45,8 @@ class ReplayOn401Handler implements Dispatcher.DispatchHandler {
         this.swallowing = true;
         return;
       }
-    } else if (statusCode !== 401) {
-      tokens.accepted();
+    } else if (statusCode !== 401 && token !== undefined) {
+      tokens.accepted(token);
     }
     exchange.upstreamMs = performance.now() - exchange.sentAt;
     this.handler.onResponseStart?.(controller, statusCode, headers as never, statusMessage);
@@ -68,6 +71,8 @@ class ReplayOn401Handler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(controller: Dispatcher.DispatchController, err: Error): void {
+    // Aborted because its caller hung up: nobody is left to answer, and reply-from would log it as a failure.
+    if (this.exchange.callerGone) return;
     this.handler.onResponseError?.(controller, err);
   }
 }

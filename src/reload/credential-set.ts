@@ -33,6 +33,11 @@ export class CredentialSet implements TokenSources, ReloadTarget {
     for (const credential of this.switches.values()) credential.onRejectedReread(reread);
   }
 
+  /** An operator's SIGHUP: every credential paused after a failure is retried once, at once. */
+  retryPaused(): void {
+    for (const credential of this.switches.values()) credential.retryNow();
+  }
+
   async prepare(next: Config, diff: ConfigDiff): Promise<PreparedChange> {
     const switches = new Map<string, CredentialSwitch>();
     const targets: ReloadTarget[] = [];
@@ -43,7 +48,7 @@ export class CredentialSet implements TokenSources, ReloadTarget {
       if (running !== undefined) {
         switches.set(credential.name, running);
         // Also when the credential is unchanged: its manager reads the shared retry and refresh settings from its view.
-        targets.push({ prepare: () => running.prepare(view, change === 'identity') });
+        targets.push({ prepare: () => running.prepare(view, change) });
         continue;
       }
       const added = new CredentialSwitch(view, this.build);

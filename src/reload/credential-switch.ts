@@ -10,6 +10,7 @@ import { credentialField } from '../config/suitecrm-credentials.js';
 import { LiveCredential } from '../suitecrm-token/live-credential.js';
 import type { OwnedTokenManager } from '../suitecrm-token/token-manager-factory.js';
 import type { CachedToken, RenewReason, Token, TokenSource, TokenStatus } from '../suitecrm-token/token.js';
+import type { CredentialChange } from './diff.js';
 import { ReloadApplyError, type PreparedChange } from './target.js';
 
 /**
@@ -67,18 +68,35 @@ export class CredentialSwitch implements TokenSource {
     return this.owned.tokens.replayRejected(token);
   }
 
-  accepted(): void {
-    this.owned.tokens.accepted();
+  accepted(token: Token): void {
+    this.owned.tokens.accepted(token);
+  }
+
+  /** An operator's SIGHUP: a paused credential is retried once, at once. */
+  retryNow(): void {
+    this.owned.tokens.retryNow();
   }
 
   status(): TokenStatus {
     return this.owned.tokens.status();
   }
 
-  /** Prepares this credential's part of a reload; with a new identity its first token is obtained here. */
-  async prepare(next: CredentialConfig, identityChanged: boolean): Promise<PreparedChange> {
+  /**
+   * Prepares this credential's part of a reload (`change`: what the reload does to it, undefined
+   * when only shared settings may differ); with a new identity its first token is obtained here.
+   */
+  async prepare(next: CredentialConfig, change: CredentialChange | undefined): Promise<PreparedChange> {
     // Same identity: new secrets, timeouts and retry settings are read by the running manager.
-    if (!identityChanged) return { commit: () => this.credential.update(next), abort: async () => undefined };
+    if (change !== 'identity') {
+      return {
+        commit: () => {
+          this.credential.update(next);
+          // New secrets end the rejection pause of the old ones: the next token request uses them at once.
+          if (change === 'secret') this.owned.tokens.credentialsChanged();
+        },
+        abort: async () => undefined,
+      };
+    }
     const credential = new LiveCredential(next);
     const owned = this.build(credential, () => this.credential === credential);
     await warmOrFail({ get: (reason) => owned.tokens.get(reason), close: () => owned.close() }, (code) =>

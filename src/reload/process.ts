@@ -45,7 +45,10 @@ export function startReloading(opts: ReloadingOptions): Reloading {
     },
   });
   watcher.watch(opts.initial.files);
-  const onSignal = (): void => { void reloader.reload('SIGHUP'); };
+  // SIGHUP is also an operator's "try again now": a credential still paused after the reload is retried once.
+  const onSignal = (): void => {
+    void reloader.reload('SIGHUP').then((result) => { if (result.outcome === 'success') opts.credentials?.retryPaused(); });
+  };
   process.on('SIGHUP', onSignal);
   opts.credentials?.onRejectedReread(async () => {
     await reloader.reload('credentials_rejected');

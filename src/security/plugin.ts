@@ -137,6 +137,8 @@ function localTokenLookup(localTokens: LocalTokenResolver | undefined, request: 
  * request, a declared length within the caller's limit. Returns the error to answer with, if any.
  */
 function checkRequest(rules: SecurityRules, request: FastifyRequest, reply: FastifyReply): Error | undefined {
+  // Node's parser stops at an Upgrade it does not take over: bytes behind it would wait for the keep-alive timeout.
+  if (request.headers.upgrade !== undefined) reply.header('connection', 'close');
   if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') {
     return new ProxyError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
   }

@@ -6,9 +6,10 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { FastifyError, FastifyHttpOptions, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProxyError, type ErrorCode } from '../errors.js';
+import { refusedConnection } from '../proxy/caller-gone.js';
 import type { SecurityConfig } from '../config/security-settings.js';
 
 /** How often Node checks for header/request timeouts: often enough for short timeouts, at most every 5 s. */
@@ -54,11 +55,40 @@ export function writeSocketError(socket: Socket, error: ProxyError): void {
   socket.destroy();
 }
 
+/** The response Node is writing on this socket, if any (Node's own clientError default reads the same field). */
+function pendingResponse(socket: Socket): ServerResponse | undefined {
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
+}
+
+/** Connections closing after their earlier requests' answers: further parse errors on them change nothing. */
+const closingAfterAnswers = new WeakSet<Socket>();
+
+/**
+ * A parse error never replaces the answer to a request that arrived whole before the bad bytes
+ * (pipelining): SuiteCRM may have executed it, and a caller told "malformed" would send it again.
+ * Such requests are answered first (the last one with Connection: close), then the 400 follows
+ * if the connection is still open, and it closes. A request whose own bytes are broken is
+ * refused at once, unless its answer has begun: then the connection just closes.
+ */
+function refuseAfterAnswers(socket: Socket, error: ProxyError): void {
+  const pending = pendingResponse(socket);
+  if (pending === undefined || !pending.req.complete) {
+    // Requests on it that are still unanswered end with this status in the log, not as callers gone (499).
+    refusedConnection(socket, error.status);
+    if (pending?.headersSent) socket.destroy();
+    else writeSocketError(socket, error);
+    return;
+  }
+  closingAfterAnswers.add(socket);
+  if (!pending.headersSent) pending.setHeader('connection', 'close');
+  pending.once('close', () => refuseAfterAnswers(socket, error));
+}
+
 function clientErrorHandler(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (err.code === 'ECONNRESET' || socket.destroyed || closingAfterAnswers.has(socket)) return;
   const error = clientErrorResponse(err.code);
   this.log.info({ event: 'client_error', code: err.code, status: error.status, remoteAddress: socket.remoteAddress }, 'refused a request Node could not parse');
-  writeSocketError(socket, error);
+  refuseAfterAnswers(socket, error);
 }
 
 /** Fastify's router errors (e.g. a URL it cannot decode) as JSON:API 400s. */

@@ -70,6 +70,22 @@ export class RenewalPolicy {
     return recovered;
   }
 
+  /**
+   * The credential's settings changed (a reload, or the re-read after a rejection found new
+   * content): the pause and the backoff were about the old values, so both end now.
+   */
+  reset(): void {
+    this.consecutiveFailures = 0;
+    this.nextAttemptAt = 0;
+  }
+
+  /** Lifts the pause in force once (an operator's SIGHUP); the backoff count stays. Returns whether there was one. */
+  allowNow(): boolean {
+    const paused = this.waitMs() > 0;
+    this.nextAttemptAt = 0;
+    return paused;
+  }
+
   /** Records a failed renewal, sets the pause, and returns the error for waiting callers. */
   failed(err: unknown): ProxyError {
     const now = this.now();

@@ -18,14 +18,14 @@ import type { Logger } from 'pino';
 import type { GrantType } from '../config/settings.js';
 import { ProxyError } from '../errors.js';
 import type { SuiteCrmCredential } from '../config/suitecrm-credentials.js';
-import { asCredentialError, TokenRequestError, type GrantRequest } from './grant.js';
+import { GrantSequence, type TokenFetcher } from './grant-sequence.js';
 import { ReauthGuard } from './reauth-guard.js';
 import { RefreshTokens } from './refresh-tokens.js';
 import { RenewalPolicy } from './renewal-policy.js';
 import { scheduleFor, type CachedToken, type RenewReason, type Token, type TokenHooks, type TokenSource, type TokenStatus } from './token.js';
 import { isTokenStoreUnavailable, MemoryTokenStore, type StoredToken, type TokenStore } from './token-store.js';
 
-export type TokenFetcher = (request: GrantRequest) => Promise<Token>;
+export type { TokenFetcher };
 
 export interface TokenManagerOptions {
   readonly grantType: GrantType;
@@ -49,10 +49,6 @@ export interface TokenManagerOptions {
 /** What a load is for: a renewal (why), or taking a token another replica stored. */
 type LoadContext = RenewReason | { readonly adopt: StoredToken };
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 export class TokenManager implements TokenSource {
   private readonly cache: LRUCache<string, CachedToken, LoadContext>;
   private readonly now: () => number;
@@ -62,6 +58,7 @@ export class TokenManager implements TokenSource {
   private readonly policy: RenewalPolicy;
   private readonly guard: ReauthGuard;
   private readonly refreshTokens: RefreshTokens;
+  private readonly grants: GrantSequence;
   /** For status and the refresh-ahead hook only: lru-cache does not tell whether a load is in flight. */
   private renewing = false;
   /**
@@ -82,6 +79,7 @@ export class TokenManager implements TokenSource {
     // The options are read on use, not copied: a configuration reload may turn them into new values.
     this.policy = new RenewalPolicy(opts, this.now, random);
     this.guard = new ReauthGuard(() => opts.tokenRetryMaxMs, this.now, random);
+    this.grants = new GrantSequence(opts, this.refreshTokens, this.policy, this.now, this.log);
     this.cache = new LRUCache<string, CachedToken, LoadContext>({
       max: 1,
       ttlResolution: 0,
@@ -124,32 +122,67 @@ export class TokenManager implements TokenSource {
    */
   rejected(token: Token & { readonly generation?: number }): boolean {
     if (this.guard.blocked()) return false;
-    const cached = this.cache.get(this.key);
-    if (cached !== undefined && cached !== this.rejectedToken && cached.accessToken === token.accessToken) {
-      // Only the still-current token is dropped: fifty 401s for it cause one renewal.
-      this.rejectedToken = cached;
-      // The shared copy is dropped only if it is still this generation (never a newer token).
-      if (token.generation !== undefined) this.store.invalidate(token.generation);
-      this.opts.hooks?.tokenInvalidated?.();
-      this.log.info({ event: 'token_invalidated', grant: token.grant }, 'SuiteCRM rejected the access token (401); renewing it');
-    }
+    this.drop(token);
     return true;
   }
 
   /**
-   * The replay with a fresh token was rejected too: SuiteCRM refuses every token, so back off.
-   * Returns the pause in ms during which 401s are passed back without renewing.
+   * The replay got 401 too. A fresh token refused on its first use means SuiteCRM refuses every
+   * token, so back off (once per token, however many replays carried it); a token that had
+   * worked before was revoked and is renewed like after any 401. Returns the pause in ms that
+   * this call started, during which 401s are passed back without renewing (0: none started).
    */
-  replayRejected(token: Token): number {
-    const pause = this.guard.strike();
-    this.log.warn({ event: 'token_rejected_after_renewal', grant: token.grant, pauseMs: pause },
+  replayRejected(token: Token & { readonly generation?: number }): number {
+    const verdict = this.guard.replayRejected(token);
+    if (verdict.kind === 'revoked') {
+      this.drop(token);
+      return 0;
+    }
+    if (verdict.kind === 'already_counted') return 0;
+    this.log.warn({ event: 'token_rejected_after_renewal', grant: token.grant, pauseMs: verdict.pauseMs },
       'SuiteCRM rejected a freshly obtained token; passing 401s back without renewing for a while (check the API user and SuiteCRM OAuth2 keys)');
-    return pause;
+    return verdict.pauseMs;
   }
 
-  /** A request succeeded with the current token: the 401 loop guard can relax. */
-  accepted(): void {
-    this.guard.clear();
+  /** A request succeeded with `token`: it is proven, and the 401 loop guard can relax. */
+  accepted(token: Token): void {
+    this.guard.accepted(token);
+  }
+
+  /**
+   * The credential's settings changed (a reload, or the re-read after a rejection found new
+   * content): the pause and backoff were about the old values. Without a usable token the new
+   * values are tried at once, so the credential heals without waiting for a caller.
+   */
+  credentialsChanged(): void {
+    const wasFailing = this.policy.lastFailure !== undefined;
+    this.policy.reset();
+    if (wasFailing) this.renewNowIfNoToken('credentials_changed');
+  }
+
+  /** An operator's "try again now" (SIGHUP): a paused credential is retried once, at once. */
+  retryNow(): void {
+    if (this.policy.allowNow()) this.renewNowIfNoToken('sighup');
+  }
+
+  /** Drops `token` if it is still the current one: fifty 401s for it cause one renewal. */
+  private drop(token: Token & { readonly generation?: number }): void {
+    const cached = this.cache.get(this.key);
+    if (cached === undefined || cached === this.rejectedToken || cached.accessToken !== token.accessToken) return;
+    this.rejectedToken = cached;
+    // The shared copy is dropped only if it is still this generation (never a newer token).
+    if (token.generation !== undefined) this.store.invalidate(token.generation);
+    this.opts.hooks?.tokenInvalidated?.();
+    this.log.info({ event: 'token_invalidated', grant: token.grant }, 'SuiteCRM rejected the access token (401); renewing it');
+  }
+
+  /** A background renewal now, unless one runs or a token is in hand (it stays in use until its refresh). */
+  private renewNowIfNoToken(cause: 'credentials_changed' | 'sighup'): void {
+    this.log.info({ event: 'token_pause_ended', cause }, cause === 'sighup'
+      ? 'SIGHUP: trying the paused SuiteCRM credential again now'
+      : 'the SuiteCRM credential changed: its pause is over and the new values are used from the next token request');
+    if (this.renewing || this.current() !== undefined) return;
+    this.get('reload').catch(() => { /* logged in load(); the policy paces the next attempt */ });
   }
 
   status(): TokenStatus {
@@ -194,7 +227,7 @@ export class TokenManager implements TokenSource {
 
   /** The store renews (or hands out another replica's token); when it is unusable, renew alone. */
   private async renewThroughStore(reason: RenewReason): Promise<StoredToken> {
-    const grant = (newestRefreshToken: string | undefined): Promise<Token> => this.grantWithQuickRetry(reason, newestRefreshToken);
+    const grant = (newestRefreshToken: string | undefined): Promise<Token> => this.grants.run(reason, newestRefreshToken);
     try {
       return await this.store.renew(this.generation, grant);
     } catch (err) {
@@ -214,57 +247,6 @@ export class TokenManager implements TokenSource {
       // Through fetch(), so a renewal that started meanwhile is joined instead of overwritten.
       return this.cache.fetch(this.key, { forceRefresh: true, allowStale: true, context: { adopt: stored } });
     }).catch(() => { /* the next renewal consults the store anyway */ });
-  }
-
-  private async grantWithQuickRetry(reason: RenewReason, newestRefreshToken: string | undefined): Promise<Token> {
-    this.refreshTokens.startRenewal(newestRefreshToken);
-    const started = this.now();
-    try {
-      return await this.grantOnce(reason);
-    } catch (err) {
-      const quickRetryMs = this.policy.quickRetryDelay(err, started);
-      if (quickRetryMs === undefined) throw err;
-      await delay(quickRetryMs);
-      return this.grantOnce(reason);
-    }
-  }
-
-  /** Refresh grant first when we hold a refresh token, then the configured grant. */
-  private async grantOnce(reason: RenewReason): Promise<Token> {
-    const refreshToken = this.refreshTokens.next;
-    if (refreshToken !== undefined) {
-      try {
-        return await this.request({ grant: 'refresh_token', refreshToken }, reason);
-      } catch (err) {
-        if (!(err instanceof TokenRequestError) || err.failureClass !== 'refresh_rejected') throw err;
-        this.refreshTokens.rejected();
-        if (this.refreshTokens.next !== undefined) return this.grantOnce(reason);
-        if (this.opts.grantType === 'refresh_token') {
-          throw asCredentialError(new TokenRequestError('rejected', err.reason,
-            'SuiteCRM rejected the refresh token and the refresh_token grant has nothing to fall back to; supply a new SUITECRM_REFRESH_TOKEN or use SUITECRM_GRANT_TYPE=password', err.status), this.opts.credential);
-        }
-      }
-    }
-    return this.request({ grant: this.opts.grantType }, reason);
-  }
-
-  private async request(request: GrantRequest, reason: RenewReason): Promise<Token> {
-    const started = this.now();
-    try {
-      const token = await this.opts.fetchToken(request);
-      this.opts.hooks?.tokenRequest?.(request.grant, 'success', this.now() - started);
-      return token;
-    } catch (raw) {
-      const err = asCredentialError(raw, this.opts.credential);
-      const failureClass = err instanceof TokenRequestError ? err.failureClass : 'transient';
-      this.opts.hooks?.tokenRequest?.(request.grant, failureClass, this.now() - started);
-      this.log.warn({
-        event: 'token_request_failed', grant: request.grant, reason, failureClass,
-        cause: err instanceof TokenRequestError ? err.reason : 'unexpected',
-        status: err instanceof TokenRequestError ? err.status : undefined,
-      }, err instanceof TokenRequestError ? err.detail : 'token request failed unexpectedly');
-      throw err;
-    }
   }
 
   /** Bookkeeping for a token about to enter the cache: refresh token, generation, logs, hooks. */

@@ -20,7 +20,8 @@ export interface CachedToken extends Token {
   readonly generation?: number;
 }
 
-export type RenewReason = 'cold' | 'refresh_ahead' | 'rejected_401' | 'readiness';
+/** Why a renewal runs; logged with a failed token request. 'reload': a reload changed the credential, or SIGHUP retried it. */
+export type RenewReason = 'cold' | 'refresh_ahead' | 'rejected_401' | 'readiness' | 'reload';
 
 export interface TokenStatus {
   readonly hasToken: boolean;
@@ -43,10 +44,10 @@ export interface TokenSource {
   get(reason?: RenewReason): Promise<CachedToken>;
   /** SuiteCRM answered 401 for `token`; true when the request may be replayed. */
   rejected(token: Token): boolean;
-  /** The replay with a fresh token got 401 too. */
+  /** The replay with a fresh token got 401 too (counted once per token; a token that had worked was revoked). */
   replayRejected(token: Token): void;
-  /** A request succeeded with the current token. */
-  accepted(): void;
+  /** A request succeeded with `token` (per request: must stay cheap). */
+  accepted(token: Token): void;
   status(): TokenStatus;
 }
 

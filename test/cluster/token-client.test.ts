@@ -60,11 +60,24 @@ test('only the first 401 for the current copy is reported; the 401 loop guard pa
   client.replayRejected(t1);
   push({ channel: CHANNEL, type: 'reauth-blocked', until: now() + 5000 });
   assert.equal(client.rejected(t1), false);
-  client.accepted();
-  client.accepted();
+  const t2 = token('t2', now());
+  client.accepted(t2);
+  client.accepted(t2);
   assert.deepEqual(sent.map((m) => m.type), ['rejected', 'replay-rejected', 'accepted']);
   advance(1);
   assert.equal(client.rejected(t1), true);
+});
+
+test('the primary hears once per token that it worked, and again when a guard pause was up', () => {
+  const { client, sent, push, now } = setup();
+  const t1 = token('t1', now());
+  for (let i = 0; i < 100; i++) client.accepted(t1);
+  const t2 = token('t2', now());
+  for (let i = 0; i < 100; i++) client.accepted(t2);
+  push({ channel: CHANNEL, type: 'reauth-blocked', until: now() + 5000 });
+  client.accepted(t2);
+  client.accepted(t2);
+  assert.deepEqual(sent.map((m) => (m.type === 'accepted' ? m.token.accessToken : m.type)), ['t1', 't2', 't2']);
 });
 
 test('an error from the primary rejects with its code and Retry-After; silence times out', async () => {

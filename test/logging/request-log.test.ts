@@ -46,3 +46,14 @@ test('the proxy\'s own token endpoint and logout get their request line too', as
     await crm.close();
   }
 });
+
+test('a request no route answers (404) has its request line too', async (t) => {
+  const crm = await startFakeSuiteCrm();
+  t.after(() => crm.close());
+  const proxy = await startProxy(crm.url, { LOG_LEVEL: 'info' });
+  t.after(() => proxy.close());
+  const res = await fetch(`${proxy.url}/Api/V8/module/Accounts`, { method: 'PROPFIND' });
+  assert.equal(res.status, 404);
+  const lines = proxy.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
+  assert.deepEqual(lines.map((l) => [l.method, l.path, l.status]), [['PROPFIND', '/Api/V8/module/Accounts', 404]]);
+});

@@ -103,3 +103,60 @@ export function rawRequest(port: number, parts: string | readonly (string | Buff
     })();
   });
 }
+
+/** The length of a chunked body at the start of `rest` (through its last chunk), or undefined while incomplete. */
+function chunkedLength(rest: Buffer): number | undefined {
+  let at = 0;
+  for (;;) {
+    const lineEnd = rest.indexOf('\r\n', at, 'latin1');
+    if (lineEnd === -1) return undefined;
+    const size = parseInt(rest.subarray(at, lineEnd).toString('latin1'), 16);
+    if (!Number.isFinite(size)) return undefined;
+    if (size === 0) return rest.indexOf('\r\n\r\n', lineEnd, 'latin1') === lineEnd ? lineEnd + 4 : undefined;
+    at = lineEnd + 2 + size + 2;
+  }
+}
+
+/** Every complete response in `raw`, in order (a body without length runs to the end). */
+export function splitResponses(raw: Buffer): RawResponse[] {
+  const responses: RawResponse[] = [];
+  for (let rest = raw; rest.length > 0;) {
+    const end = rest.indexOf('\r\n\r\n', 0, 'latin1');
+    if (end === -1) break;
+    const head = parse(rest.subarray(0, end + 4), true, true);
+    if (head === undefined) break;
+    const body = rest.subarray(end + 4);
+    const length = head.headers['content-length'] !== undefined ? Number(head.headers['content-length'])
+      : head.headers['transfer-encoding'] === 'chunked' ? chunkedLength(body) : body.length;
+    if (length === undefined || body.length < length) break;
+    const whole = parse(rest.subarray(0, end + 4 + length), true, false);
+    if (whole !== undefined) responses.push(whole);
+    rest = rest.subarray(end + 4 + length);
+  }
+  return responses;
+}
+
+export interface RawConversation {
+  /** Every response received, in order. */
+  readonly responses: readonly RawResponse[];
+  /** Whether the server closed the connection within the time allowed. */
+  readonly closed: boolean;
+}
+
+/** Sends `text` on a fresh connection and reads until the server closes it, or `timeoutMs` passes (then closed is false). */
+export function rawConversation(port: number, text: string, timeoutMs = 5_000): Promise<RawConversation> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const finish = (closed: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ responses: splitResponses(Buffer.concat(chunks)), closed });
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('close', () => finish(true));
+    socket.on('error', () => undefined);
+    socket.write(Buffer.from(text, 'latin1'));
+  });
+}

@@ -442,6 +442,29 @@ describe('secrets audit', () => {
     output.push(stored, ...a.logs, ...b.logs);
   });
 
+  test('scenario: callers that hang up, stray bytes behind a request, a paused credential retried (issue 22)', async () => {
+    const proxy = await proxyWith({ SUITECRM_CLIENT_ID: 'audit-cc', SUITECRM_CLIENT_SECRET: CC_SECRET });
+    const port = Number(new URL(proxy.url).port);
+    assert.equal((await call(`${proxy.url}/Api/V8/module/Accounts`, { headers: { 'x-proxy-key': KEY_ETL } })).status, 200);
+    let release!: () => void;
+    crm.faults.apiHold = { until: new Promise<void>((resolve) => { release = resolve; }) };
+    const gone = await fetch(`${proxy.url}/Api/V8/module/Accounts`, { headers: { 'x-proxy-key': KEY_ETL }, signal: AbortSignal.timeout(200) }).catch((err: Error) => err.name);
+    assert.equal(gone, 'TimeoutError');
+    await until('the 499 line', () => proxy.logs.some((l) => l.includes('"status":499')));
+    release();
+    crm.faults = {};
+    const body = JSON.stringify({ data: { type: 'Accounts', attributes: { name: 'Audit Pipelined' } } });
+    await raw(port, `POST /Api/V8/module HTTP/1.1\r\nHost: x\r\nX-Proxy-Key: ${KEY_ETL}\r\nContent-Type: application/vnd.api+json\r\nContent-Length: ${body.length}\r\n\r\n${body}X\r\n\r\n`);
+    // Rejected, paused, then retried at once (an operator's SIGHUP) once SuiteCRM takes the secret again.
+    crm.setClientSecret('audit-cc', CRED_WRONG_SECRET);
+    crm.revokeAll();
+    assert.equal((await call(`${proxy.url}/Api/V8/module/Accounts`, { headers: { 'x-proxy-key': KEY_ETL } })).status, 503);
+    crm.setClientSecret('audit-cc', CC_SECRET);
+    proxy.app.reload.credentials!.retryPaused();
+    await until('the retry', () => proxy.logEvents('token_pause_ended').length === 1 && proxy.app.tokens.source('default')?.current() !== undefined);
+    output.push(...proxy.logs);
+  });
+
   test('zero hits: no secret and no issued token appears in any captured output', () => {
     assert.ok(output.length > 50, `enough output was captured (${output.length} items)`);
     const haystack = output.join('\n');

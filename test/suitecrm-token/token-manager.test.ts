@@ -1,55 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import type { GrantRequest, Token } from '../../src/suitecrm-token/grant.js';
-import { TokenRequestError } from '../../src/suitecrm-token/grant.js';
+import { TokenRequestError, type Token } from '../../src/suitecrm-token/grant.js';
 import { scheduleFor } from '../../src/suitecrm-token/token.js';
-import { TokenManager, type TokenManagerOptions } from '../../src/suitecrm-token/token-manager.js';
+import { TokenManager } from '../../src/suitecrm-token/token-manager.js';
 import { isProxyError } from '../../src/errors.js';
+import { scriptedManager as setup } from '../support/scripted-manager.js';
 import { until } from '../support/wait.js';
-
-/** A fake clock and a scripted token endpoint: each call answers with the next scripted outcome. */
-function setup(overrides: Partial<TokenManagerOptions> = {}, lifetimeMs = 3_600_000) {
-  let clock = 1_000_000;
-  const calls: GrantRequest[] = [];
-  const script: Array<(req: GrantRequest) => Token | Error> = [];
-  let issued = 0;
-  const issue = (req: GrantRequest): Token => {
-    issued += 1;
-    const accessToken = `token-${issued}`;
-    return {
-      accessToken, lifetimeMs, expiresInReported: true, receivedAt: clock, grant: req.grant,
-      refreshToken: req.grant === 'client_credentials' ? undefined : `refresh-${issued}`, authorization: `Bearer ${accessToken}`,
-    };
-  };
-  const pending: Array<() => void> = [];
-  let gate = false;
-  const manager = new TokenManager({
-    grantType: 'client_credentials',
-    refreshMarginMs: 60_000,
-    tokenRetryMaxMs: 30_000,
-    credentialsRetryMs: 60_000,
-    credentialKey: 'k',
-    logger: pino({ level: 'silent' }),
-    now: () => clock,
-    random: () => 0.5,
-    fetchToken: async (req) => {
-      calls.push(req);
-      if (gate) await new Promise<void>((resolve) => pending.push(resolve));
-      const next = script.shift();
-      const outcome = next ? next(req) : issue(req);
-      if (outcome instanceof Error) throw outcome;
-      return outcome;
-    },
-    ...overrides,
-  });
-  return {
-    manager, calls, script, issue,
-    advance: (ms: number) => { clock += ms; },
-    hold: () => { gate = true; },
-    release: () => { gate = false; pending.splice(0).forEach((resolve) => resolve()); },
-  };
-}
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -133,7 +90,7 @@ test('when fresh tokens are rejected too, 401s stop causing grants for a while',
   assert.equal(calls.length, 2);
   advance(60_000);
   assert.equal(manager.rejected(fresh), true, 'the guard lifts after its pause');
-  manager.accepted();
+  manager.accepted(fresh);
 });
 
 test('password grant renews with the newest refresh token, then falls back to the full grant', async () => {

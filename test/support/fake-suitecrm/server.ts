@@ -242,9 +242,13 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
       bodySha256: EMPTY_SHA256,
       status: 0,
       applied: false,
+      closedBeforeAnswer: false,
     };
     this.#recordToken(record, peekClaims(req.headers.authorization));
     this.requests.push(record);
+    let answered = false;
+    res.once('finish', () => { answered = true; });
+    res.once('close', () => { record.closedBeforeAnswer = !answered; });
 
     // The echo route only hashes: a 20 MB upload is never held in memory.
     const body = await this.#readBody(req, !(match.kind === 'route' && match.name === 'echo'));
@@ -252,6 +256,8 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
     record.bodyLength = body.length;
     record.bodySha256 = body.sha256;
 
+    const apiHold = this.faults.apiHold;
+    if (apiHold !== undefined && !(await this.#until(apiHold.until))) return;
     const mode = this.faults.api ?? 'ok';
     const delayMs = this.faults.apiDelayMs ?? 0;
     if (delayMs > 0 && !(await this.#delay(delayMs))) return;
@@ -312,7 +318,12 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
   async #hold(clientId: unknown): Promise<boolean> {
     const hold = this.faults.tokenHold;
     if (hold === undefined || typeof clientId !== 'string' || !hold.clientIds.includes(clientId)) return true;
-    const released = hold.until.then(() => true, () => true);
+    return this.#until(hold.until);
+  }
+
+  /** Waits until `until` settles; resolves false when stop() cut it short. */
+  #until(until: Promise<unknown>): Promise<boolean> {
+    const released = until.then(() => true, () => true);
     return Promise.race([released, this.#untilStopped().then(() => false)]);
   }
 

@@ -60,6 +60,11 @@ export interface FakeFaults {
    * clients only, held for exactly as long as a test needs.
    */
   tokenHold?: { clientIds: readonly string[]; until: Promise<unknown> };
+  /**
+   * V8 requests wait, after their body is read and before any other fault, until `until` settles
+   * (or the double stops): SuiteCRM busy with them for exactly as long as a test needs.
+   */
+  apiHold?: { until: Promise<unknown> };
   /** The 7.13.3–7.14.4 bug: every refresh_token grant -> 401 invalid_client. */
   refreshInvalidClientBug?: boolean;
   /** Every V8 call with an otherwise valid token -> 401 "Access token has been revoked". */
@@ -97,6 +102,8 @@ export interface RecordedRequest {
   status: number;
   /** True if it changed state or was a successful read; false for 401/4xx/5xx or no answer. */
   applied: boolean;
+  /** True once the client (the proxy) closed the connection before the answer was complete: it aborted the request. */
+  closedBeforeAnswer: boolean;
 }
 
 export interface RecordedTokenRequest {
