@@ -23,7 +23,8 @@ import { LiveSecurity, SecurityRules } from './security/live-rules.js';
 import { securityPlugin } from './security/plugin.js';
 import { serverOptions } from './security/server-options.js';
 import { installDrainGuard } from './admin/shutdown.js';
-import { upstreamConnections } from './upstream/pools.js';
+import { DetectedApiBase, type ApiBaseSource } from './upstream/api-base.js';
+import { upstreamConnections, type UpstreamConnections } from './upstream/pools.js';
 import { logTlsWarnings } from './upstream/tls.js';
 
 export interface AppOptions {
@@ -36,12 +37,16 @@ export interface AppOptions {
   readonly tokenSources?: TokenSources;
   /** Tells those token sources which credentials a reload left (a PROXY_WORKERS worker). */
   readonly followCredentials?: (next: Config) => void;
+  /** Where SuiteCRM's API is, instead of detecting it here (a PROXY_WORKERS worker: the primary's). */
+  readonly apiBase?: ApiBaseSource;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The tokens of every SuiteCRM credential, by name. */
     tokens: TokenSources;
+    /** Where SuiteCRM's V8 API is (src/upstream/api-base.ts). */
+    suitecrmApi: ApiBaseSource;
     metrics: ProxyMetrics;
     /** What a configuration reload changes in this app (src/reload/); credentials only when it owns its tokens. */
     reload: { readonly app: AppReload; readonly credentials: CredentialSet | undefined };
@@ -89,7 +94,8 @@ function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => vo
   const outcome = request.proxyOutcome;
   request.log.info({
     method: request.method,
-    path: request.url.split('?', 1)[0],
+    // The canonical path (what the rules decided on); as sent when the target was refused before it had one.
+    path: request.canonicalPath?.path ?? request.url.split('?', 1)[0],
     caller: request.caller,
     credential: outcome?.credential,
     status: reply.statusCode,
@@ -100,6 +106,13 @@ function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => vo
   done();
 }
 
+/** Detected through the API pool, starting now (in the background: the proxy listens meanwhile). */
+function ownApiBase(config: Config, upstream: UpstreamConnections, logger: Logger): DetectedApiBase {
+  const api = new DetectedApiBase({ ...config, timeoutMs: config.tokenRequestTimeoutMs }, upstream.api, logger);
+  void api.start();
+  return api;
+}
+
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const app = createServer(config, logger);
@@ -108,10 +121,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const upstream = upstreamConnections(config);
 
   const metrics = new ProxyMetrics();
-  // PROXY_WORKERS: a worker gets its tokens from the primary; otherwise this process owns them.
+  // PROXY_WORKERS: a worker gets the API base and its tokens from the primary; otherwise this process finds and owns them.
+  const api = options.apiBase ?? ownApiBase(config, upstream, logger);
+  app.decorate('suitecrmApi', api);
   const owned = options.tokenSources
     ? undefined
-    : new CredentialSet(config, (credential) => createTokenManager(credential, logger, { now: options.now, hooks: metrics.tokenHooks(credential.current.name, options.tokenHooks) }));
+    : new CredentialSet(config, (credential) => createTokenManager(credential, logger, { api, now: options.now, hooks: metrics.tokenHooks(credential.current.name, options.tokenHooks) }));
   const tokens: TokenSources = options.tokenSources ?? (owned as CredentialSet);
   app.decorate('tokens', tokens);
   metrics.watchTokens(tokens);
@@ -138,11 +153,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     localTokens: localOAuth.resolver, live: security,
   });
   await app.register(localOAuthPlugin, { ...localOAuth, observeLogin: localLoginMetrics(metrics.registry, localOAuth.store) });
-  await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting, lastConfigReload: () => reload.lastSuccessAt });
+  await app.register(adminPlugin, { tokens, api, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting, lastConfigReload: () => reload.lastSuccessAt });
   await app.register(proxyPlugin, {
     dispatcher: suitecrmDispatcher(upstream, logger.child({ component: 'upstream' })),
     tokens,
     upstreamUrl: config.suitecrmUrl,
+    api,
     timeoutMs: () => upstreamTimeout.ms,
     replayBodyLimitBytes: config.replayBodyLimitBytes,
   });

@@ -3,7 +3,9 @@
  * (node:cluster), owns the TokenManager of each SuiteCRM credential for the process group and
  * hands their tokens to the workers over IPC, each message naming its credential, so the group
  * makes one token request per credential and TTL window, not one per worker.
- * It serves no HTTP itself. A worker that dies is replaced; a worker that cannot start stops all.
+ * It also finds SuiteCRM's API for the group (api-base-sync.ts), so the workers forward where its
+ * token managers get their tokens. It serves no HTTP itself. A worker that dies is replaced; a
+ * worker that cannot start stops all.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
@@ -12,9 +14,12 @@ import { isProxyError, ProxyError } from '../errors.js';
 import { createLogger } from '../logging.js';
 import type { CachedToken, RenewReason, TokenSource } from '../suitecrm-token/token.js';
 import { createTokenManager } from '../suitecrm-token/token-manager-factory.js';
+import { DetectedApiBase } from '../upstream/api-base.js';
+import { tokenPool } from '../upstream/pools.js';
 import { CredentialSet } from '../reload/credential-set.js';
 import type { ReloadResult } from '../reload/reloader.js';
 import type { ReloadTarget } from '../reload/target.js';
+import { announceApiBase, serveApiBase } from './api-base-sync.js';
 import { applyMessage, broadcastConfig, FAILED_MESSAGE, sendConfig, type ConfigMessage } from './config-sync.js';
 import { CHANNEL, taggedCredential, isMessage, type PrimaryMessage, type Tagged, type WorkerMessage } from './messages.js';
 
@@ -48,10 +53,11 @@ function broadcast(message: Tagged<PrimaryMessage>): void {
  * tagged with that credential. A manager being warmed by a reload keeps its first token to itself
  * until it is swapped in.
  */
-function groupTokens(config: Config, logger: Logger): CredentialSet {
+function groupTokens(config: Config, logger: Logger, api: DetectedApiBase): CredentialSet {
   return new CredentialSet(config, (credential, isCurrent) => {
     const name = credential.current.name;
     return createTokenManager(credential, logger, {
+      api,
       hooks: { tokenStored: (token: CachedToken) => { if (isCurrent()) broadcast({ channel: CHANNEL, type: 'token', id: 0, token, credential: name }); } },
     });
   });
@@ -115,7 +121,12 @@ async function stopWorkers(shutdownTimeoutMs: number): Promise<void> {
 
 export function startPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): PrimaryHandle {
   const log = logger.child({ component: 'primary' });
-  const tokens = groupTokens(config, logger);
+  // Probed over a pool of its own: the token managers' pools belong to their credentials.
+  const probes = tokenPool(config);
+  const api = new DetectedApiBase({ ...config, timeoutMs: config.tokenRequestTimeoutMs }, probes, logger);
+  announceApiBase(api);
+  void api.start();
+  const tokens = groupTokens(config, logger, api);
   /** The last configuration the workers were told to apply; a replacement worker gets it too. */
   let lastApplied: ConfigMessage | undefined;
   let stopping = false;
@@ -123,6 +134,7 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
 
   const fork = (): void => {
     const worker = cluster.fork();
+    serveApiBase(api, worker);
     worker.on('message', (message: unknown) => {
       if (isMessage<WorkerMessage>(message) && taggedCredential(message) !== undefined) answerWorker(tokens, worker, message as Tagged<WorkerMessage>);
     });
@@ -153,7 +165,7 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
   async function stop(): Promise<void> {
     stopping = true;
     await stopWorkers(config.shutdownTimeoutMs);
-    await tokens.close();
+    await Promise.all([tokens.close(), probes.close()]);
   }
 
   const reloaded = (result: ReloadResult): void => {

@@ -20,12 +20,15 @@ import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
+import type { CanonicalPath } from '../security/canonical-path.js';
 import { DEFAULT_CREDENTIAL } from '../config/suitecrm-credentials.js';
 import { ProxyError, upstreamError } from '../errors.js';
 import type { TokenSources } from '../suitecrm-token/token.js';
+import { apiUnavailable, type ApiBaseSource } from '../upstream/api-base.js';
 import { registerPassThroughBodies, type ProxyBody } from './body.js';
 import { attachExchange, newExchange, type Exchange } from './exchange.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { upstreamPath } from './upstream-path.js';
 
 export const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -41,8 +44,10 @@ export interface ProxyPluginOptions {
   readonly dispatcher: Dispatcher;
   /** Every SuiteCRM credential's tokens; a request gets its caller's. */
   readonly tokens: TokenSources;
-  /** SUITECRM_URL: origin and base path (e.g. `/legacy`), kept on every request path. */
+  /** SUITECRM_URL: its origin is the upstream; its path (e.g. `/legacy`) prefixes paths outside the API. */
   readonly upstreamUrl: URL;
+  /** Where SuiteCRM's API is (detected or SUITECRM_API_BASE): API requests go there. */
+  readonly api: ApiBaseSource;
   /** UPSTREAM_TIMEOUT_SECONDS, read per request: a configuration reload may change it. */
   readonly timeoutMs: () => number;
   readonly replayBodyLimitBytes: number;
@@ -81,16 +86,18 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
   registerPassThroughBodies(app, opts.replayBodyLimitBytes);
   app.decorateRequest('proxyOutcome', null);
   const hostHeader = opts.upstreamUrl.host;
+  const sitePath = opts.upstreamUrl.pathname.replace(/\/+$/, '');
   const options: FastifyHttpProxyOptions = {
-    upstream: opts.upstreamUrl.origin + opts.upstreamUrl.pathname.replace(/\/+$/, ''),
+    // The origin only: the handler builds each path (upstream-path.ts).
+    upstream: opts.upstreamUrl.origin,
     undici: opts.dispatcher as FastifyHttpProxyOptions['undici'],
     httpMethods: [...PROXIED_METHODS],
     proxyPayloads: false,
     internalRewriteLocationHeader: false,
     disableRequestLogging: true,
     preHandler(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) {
-      // Only origin-form targets ("/path?query") can be proxied; the pool is bound to SUITECRM_URL.
-      if (request.url.charCodeAt(0) !== 47 /* '/' */) {
+      // Only checked origin-form targets ("/path?query", security plugin) can be proxied; the pool is bound to SUITECRM_URL.
+      if (request.canonicalPath === null) {
         done(new ProxyError('BAD_REQUEST', 'the request target must be a path starting with /'));
         return;
       }
@@ -102,14 +109,20 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
         done(new ProxyError('TOKEN_UNAVAILABLE', `the SuiteCRM credential ${JSON.stringify(credential)} is no longer configured; send the request again`, { retryAfterSeconds: 1 }));
         return;
       }
-      request.proxyOutcome = newExchange(credential, tokens);
-      done();
+      const exchange = newExchange(credential, tokens);
+      request.proxyOutcome = exchange;
+      if (opts.api.current() !== undefined) return done();
+      // SuiteCRM's API is not found yet (SuiteCRM was down at start-up): its detection runs with
+      // the token request, whose failure the caller gets; then the base is known, or asked for.
+      exchange.tokenWaited = true;
+      tokens.get('cold').then(() => opts.api.resolve()).then(() => done(), (err: unknown) => done(apiUnavailable(err)));
     },
-    handler(request, reply, dest, replyOptions) {
+    handler(request, reply, _dest, replyOptions) {
       // http-proxy hands every request the same options object; reply-from reads `timeout` from it per call.
       replyOptions.timeout = opts.timeoutMs();
       const body = request.body as ProxyBody;
-      return reply.from(dest, Buffer.isBuffer(body)
+      const path = upstreamPath(request.canonicalPath as CanonicalPath, opts.api.current() as string, sitePath);
+      return reply.from(path, Buffer.isBuffer(body)
         ? { ...replyOptions, body, contentType: request.headers['content-type'] ?? FALLBACK_CONTENT_TYPE }
         : replyOptions);
     },

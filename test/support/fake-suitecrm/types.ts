@@ -3,7 +3,10 @@
  * benchmark and the demo import these names, so they are part of the contract.
  */
 
+import type { Layout } from './layout.js';
+
 export type Dialect = 'L8' | 'L5';
+export type { Layout };
 
 export interface FakeClient {
   id: string;
@@ -27,7 +30,12 @@ export interface FakeUser {
 }
 
 export interface FakeSuiteCrmOptions {
-  /** Default ['/Api', '/legacy/Api']: both SuiteCRM 7 and 8 path forms answer. */
+  /**
+   * Where the API lives (layout.ts): `suitecrm7` (`/Api` only), `suitecrm8` (`/legacy/Api` only,
+   * SuiteCRM 8's 404 page for `/Api/...`, Apache's for `/legacy/legacy/...`). Default: both answer.
+   */
+  layout?: Layout;
+  /** Default ['/Api', '/legacy/Api']: both SuiteCRM 7 and 8 path forms answer (a layout sets its own). */
   prefixes?: string[];
   /** expires_in given out, default 3600. */
   ttlSeconds?: number;
@@ -100,11 +108,23 @@ export interface RecordedRequest {
 }
 
 export interface RecordedTokenRequest {
+  /** Path including the query string, exactly as received. */
+  path: string;
   grant: string;
   status: number;
   contentType: string;
   /** Parsed parameters with client_secret, password and refresh_token replaced by '***'. */
   body: Record<string, unknown>;
+}
+
+/**
+ * An empty POST without credentials to the token endpoint: how the proxy finds SuiteCRM's API.
+ * Answered as league does (400 unsupported_grant_type), whatever the token faults say, and kept
+ * apart from token requests: it asks for no token.
+ */
+export interface RecordedProbe {
+  path: string;
+  status: number;
 }
 
 export interface FakeSuiteCrm {
@@ -116,6 +136,10 @@ export interface FakeSuiteCrm {
   /** Every non-token request, in arrival order. */
   readonly requests: RecordedRequest[];
   readonly tokenRequests: RecordedTokenRequest[];
+  /** Detection probes that reached the token endpoint (RecordedProbe); elsewhere they are ordinary `requests`. */
+  readonly probes: RecordedProbe[];
+  /** The path (with query) of every request received, token requests and probes included, in arrival order. */
+  readonly seenPaths: string[];
   /** Successful and failed token requests, optionally by grant_type. */
   tokenRequestCount(grant?: string): number;
   /** Tokens actually issued, optionally by grant_type. */
