@@ -51,13 +51,16 @@ export class ApiDetectionError extends Error {
   }
 }
 
-/** SuiteCRM 7 (`/Api`), SuiteCRM 8 (`/legacy/Api`), then both without URL rewriting (`/index.php`). */
+/**
+ * SuiteCRM 7 (`/Api`) and SuiteCRM 8 (`/legacy/Api`) under the site, then both without URL
+ * rewriting (`/index.php`). A SUITECRM_URL that ends in SuiteCRM 8's `/legacy` names the site
+ * above it and tries SuiteCRM 8 first; `/legacy` is never doubled.
+ */
 export function apiBaseCandidates(basePath: string): readonly string[] {
-  const api = `${basePath}/Api`;
-  // SUITECRM_URL already names SuiteCRM 8's /legacy: never a doubled /legacy/legacy.
-  if (basePath.endsWith('/legacy')) return [api, `${api}/index.php`];
-  const legacy = `${basePath}/legacy/Api`;
-  return [api, legacy, `${api}/index.php`, `${legacy}/index.php`];
+  const legacyUrl = basePath.endsWith('/legacy');
+  const site = legacyUrl ? basePath.slice(0, -'/legacy'.length) : basePath;
+  const bases = legacyUrl ? [`${site}/legacy/Api`, `${site}/Api`] : [`${site}/Api`, `${site}/legacy/Api`];
+  return [...bases, ...bases.map((base) => `${base}/index.php`)];
 }
 
 /** A league error document (`{"error": "...", ...}`) with a client-error status: SuiteCRM's OAuth server. */
