@@ -108,7 +108,7 @@ function redisSettings(p: Map<SettingName, Parsed>): { redisUrl: string | undefi
 function suitecrmUrl(p: Map<SettingName, Parsed>): URL {
   const url = p.get('SUITECRM_URL');
   if (!(url instanceof URL)) {
-    throw new ConfigError('SUITECRM_URL', 'is required: the base URL of your SuiteCRM, e.g. https://crm.example.com (SuiteCRM 8: https://crm.example.com/legacy)');
+    throw new ConfigError('SUITECRM_URL', 'is required: the address of your SuiteCRM site, e.g. https://crm.example.com (SuiteCRM 7 or 8)');
   }
   return url;
 }

@@ -1,8 +1,9 @@
 /**
  * The proxy is @fastify/http-proxy: a catch-all route, so every Fastify hook (auth, rate limits,
  * logging) applies to proxied requests, forwarded by @fastify/reply-from over an undici pool
- * whose interceptors add what is SuiteCRM's (see upstream-dispatcher.ts). `/_proxy/` belongs to
- * the proxy and is never forwarded.
+ * whose interceptors add what is SuiteCRM's (see upstream-dispatcher.ts), to the path
+ * upstream-path.ts builds from the request's canonical path. `/_proxy/` belongs to the proxy and
+ * is never forwarded.
  *
  * Each option below is set on purpose (test/proxy/forwarding-options.test.ts covers each):
  * - redirects come back untouched (`internalRewriteLocationHeader: false`);
