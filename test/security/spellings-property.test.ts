@@ -16,6 +16,7 @@ import { AccessPolicy, compileCaller } from '../../src/security/rules.js';
 import { parseClients } from '../../src/config/callers.js';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { climbsOut } from './path-oracle.js';
 import { rawRequest } from './raw-http.js';
 
 const PREFIXES = ['/Api', '/legacy/Api', '/Api/index.php', '/legacy/Api/index.php', '/api', '/LEGACY/Api', '/legacy/legacy/Api', '/Api/Index.php', '/legacy', ''];
@@ -50,23 +51,6 @@ const targetArb = fc.tuple(
   fc.array(fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 7, max: 9 }) }), { minLength: 1, maxLength: 64 }),
   fc.constantFrom(...QUERIES),
 ).map(([path, modes, query]) => encode(path, modes) + query);
-
-/** SuiteCRM's reading, independent of the proxy: decoded once; does any further decoding reveal a dot segment? */
-function climbsOut(path: string): boolean {
-  let current = path;
-  for (let round = 0; round < 5; round++) {
-    if (current.split(/[/\\]/).some((s) => s === '.' || s === '..')) return true;
-    let next: string;
-    try {
-      next = decodeURIComponent(current);
-    } catch {
-      return false;
-    }
-    if (next === current) return false;
-    current = next;
-  }
-  return false;
-}
 
 /** What SuiteCRM sees after its API base (decoded once), or undefined when the path is not under the base at all. */
 function afterBase(upstream: string, apiBase: string): string | undefined {
