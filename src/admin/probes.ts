@@ -5,9 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import { JSON_API_CONTENT_TYPE, ProxyError } from '../errors.js';
 import type { TokenSources } from '../suitecrm-token/token.js';
 import type { ApiBaseSource } from '../upstream/api-base.js';
+import { ADMIN_PREFIX } from '../security/own-paths.js';
 import { readiness } from './readiness.js';
 
-export const ADMIN_PREFIX = '/_proxy';
+export { ADMIN_PREFIX };
 
 export interface AdminOptions {
   readonly tokens: TokenSources;

@@ -6,8 +6,10 @@
  * when it listens); a worker that needs it before then asks. Over the process's own IPC channel.
  */
 import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
-import { ApiDetectionError, type ApiBaseSource, type ApiBaseSourceKind, type ApiBaseState, type DetectedApiBase } from '../upstream/api-base.js';
+import { ApiDetectionError, DetectedApiBase, type ApiBaseSource, type ApiBaseSourceKind, type ApiBaseState } from '../upstream/api-base.js';
+import { tokenPool } from '../upstream/pools.js';
 
 export const API_BASE_CHANNEL = 'suitecrm-proxy-api-base';
 
@@ -27,11 +29,18 @@ function baseMessage(api: DetectedApiBase, apiBase: string): ApiBaseMessage {
   return { channel: API_BASE_CHANNEL, type: 'base', apiBase, source: api.state().source };
 }
 
-/** In the primary: every worker is told the base as soon as it is found. */
-export function announceApiBase(api: DetectedApiBase): void {
+/**
+ * In the primary: the group's API base, detected now over a pool of its own (the token managers'
+ * pools belong to their credentials); every worker is told the base as soon as it is found.
+ */
+export function groupApiBase(config: Config, logger: Logger): { readonly api: DetectedApiBase; close(): Promise<void> } {
+  const probes = tokenPool(config);
+  const api = new DetectedApiBase({ ...config, timeoutMs: config.tokenRequestTimeoutMs }, probes, logger);
   api.onFound((apiBase) => {
     for (const worker of Object.values(cluster.workers ?? {})) if (worker?.isConnected()) worker.send(baseMessage(api, apiBase));
   });
+  void api.start();
+  return { api, close: () => probes.close() };
 }
 
 /** In the primary: what to tell `worker` about the base, now (when known) and when it asks. */

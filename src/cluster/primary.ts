@@ -14,12 +14,11 @@ import { isProxyError, ProxyError } from '../errors.js';
 import { createLogger } from '../logging.js';
 import type { CachedToken, RenewReason, TokenSource } from '../suitecrm-token/token.js';
 import { createTokenManager } from '../suitecrm-token/token-manager-factory.js';
-import { DetectedApiBase } from '../upstream/api-base.js';
-import { tokenPool } from '../upstream/pools.js';
+import type { DetectedApiBase } from '../upstream/api-base.js';
 import { CredentialSet } from '../reload/credential-set.js';
 import type { ReloadResult } from '../reload/reloader.js';
 import type { ReloadTarget } from '../reload/target.js';
-import { announceApiBase, serveApiBase } from './api-base-sync.js';
+import { groupApiBase, serveApiBase } from './api-base-sync.js';
 import { applyMessage, broadcastConfig, FAILED_MESSAGE, sendConfig, type ConfigMessage } from './config-sync.js';
 import { CHANNEL, taggedCredential, isMessage, type PrimaryMessage, type Tagged, type WorkerMessage } from './messages.js';
 
@@ -121,11 +120,7 @@ async function stopWorkers(shutdownTimeoutMs: number): Promise<void> {
 
 export function startPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): PrimaryHandle {
   const log = logger.child({ component: 'primary' });
-  // Probed over a pool of its own: the token managers' pools belong to their credentials.
-  const probes = tokenPool(config);
-  const api = new DetectedApiBase({ ...config, timeoutMs: config.tokenRequestTimeoutMs }, probes, logger);
-  announceApiBase(api);
-  void api.start();
+  const { api, close: closeApi } = groupApiBase(config, logger);
   const tokens = groupTokens(config, logger, api);
   /** The last configuration the workers were told to apply; a replacement worker gets it too. */
   let lastApplied: ConfigMessage | undefined;
@@ -165,7 +160,7 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
   async function stop(): Promise<void> {
     stopping = true;
     await stopWorkers(config.shutdownTimeoutMs);
-    await Promise.all([tokens.close(), probes.close()]);
+    await Promise.all([tokens.close(), closeApi()]);
   }
 
   const reloaded = (result: ReloadResult): void => {

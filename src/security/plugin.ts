@@ -10,7 +10,6 @@ import type { Socket } from 'node:net';
 import { Transform, type Readable } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RequestPayload } from 'fastify';
-import { ADMIN_PREFIX } from '../admin/probes.js';
 import { isProxyError, ProxyError } from '../errors.js';
 import type { LocalTokenResolver } from './local-tokens.js';
 import type { Caller } from './auth.js';
@@ -18,6 +17,7 @@ import { isLoopbackHost, type SecurityConfig } from '../config/security-settings
 import { LiveSecurity, SecurityRules } from './live-rules.js';
 import { bodyOverridesMethod, overrideBodyKind, StreamedOverrideScanner } from './request-guard.js';
 import { canonicalRequestPath, type CanonicalPath } from './canonical-path.js';
+import { ADMIN_PREFIX } from './own-paths.js';
 import { writeSocketError } from './server-options.js';
 import { refillWindowMs, RateLimitBuckets } from './rate-limit-buckets.js';
 

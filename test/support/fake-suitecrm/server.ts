@@ -199,7 +199,7 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
     this.seenPaths.push(url);
     const match = matchRoute(this.#prefixes, method, url.split('?')[0] ?? '/');
     if (!this.#quiet) res.on('close', () => console.error(`[fake-suitecrm] ${method} ${url} -> ${res.headersSent ? res.statusCode : 'dropped'}`));
-    if (match.kind === 'route' && match.name === 'token') await (isProbe(req) ? this.#handleProbe(req, res, url) : this.#handleToken(req, res, url));
+    if (match.kind === 'route' && match.name === 'token') await (isProbe(req) ? this.#handleProbe(req, res, url) : this.#handleToken(req, res));
     else await this.#handleApi(req, res, match, method, url);
   }
 
@@ -210,9 +210,9 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
     writeReply(res, reply);
   }
 
-  async #handleToken(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  async #handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const contentType = req.headers['content-type'] ?? '';
-    const entry: RecordedTokenRequest = { path, grant: '', status: 0, contentType, body: {} };
+    const entry: RecordedTokenRequest = { grant: '', status: 0, contentType, body: {} };
     this.tokenRequests.push(entry);
     const body = await this.#readBody(req, true);
     if (body === undefined) return;

@@ -108,8 +108,6 @@ export interface RecordedRequest {
 }
 
 export interface RecordedTokenRequest {
-  /** Path including the query string, exactly as received. */
-  path: string;
   grant: string;
   status: number;
   contentType: string;
