@@ -93,6 +93,25 @@ function targets(report: Report): string[] {
   return lines;
 }
 
+/** Issue 19: what counting a caller's rateLimit in Redis costs a replica, against one in-memory proxy. */
+function sharedLimitSection(report: Report): string[] {
+  const row = (m: Method): string | undefined => {
+    const memory = find(report, 'keyed', m);
+    const redis = find(report, 'keyed-redis', m);
+    if (memory?.cpuUsPerRequest === undefined || redis?.cpuUsPerRequest === undefined) return undefined;
+    return `| ${m} | ${memory.cpuUsPerRequest.toFixed(1)} | ${redis.cpuUsPerRequest.toFixed(1)} | ${(redis.cpuUsPerRequest / memory.cpuUsPerRequest).toFixed(2)} | ${memory.rps.toFixed(0)} / ${redis.rps.toFixed(0)} |`;
+  };
+  const rows = (['GET', 'POST'] as const).map(row).filter((r): r is string => r !== undefined);
+  if (rows.length === 0) return ['Not measured (the keyed and keyed-redis cases did not both run).'];
+  return [
+    'A keyed caller with a rateLimit far above the load: on one in-memory proxy, and on one replica of a Redis fleet of two (each request takes from the caller\'s bucket in Redis; Redis\'s own CPU not included).',
+    '',
+    '| method | in-memory CPU µs/req | Redis fleet replica CPU µs/req | × in-memory | req/s in-memory / Redis |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...rows,
+  ];
+}
+
 function tokenSection(report: Report): string[] {
   const lines = [
     `Main phase (expires_in 3600 s): ${report.steadyTokenRequests.during} token requests during ${report.steadyTokenRequests.loadSeconds.toFixed(0)} s of measured load, after the first token of each proxy.`,
@@ -128,6 +147,10 @@ export function markdownReport(report: Report): string {
     '## Targets (issue 5), proxy = suitecrm-auth-proxy with 1 worker',
     '',
     ...targets(report),
+    '',
+    '## Shared rate limit (issue 19)',
+    '',
+    ...sharedLimitSection(report),
     '',
     '## Token requests',
     '',

@@ -4,7 +4,7 @@
  * figures. Prints a table and writes it to bench/results/ as JSON and Markdown.
  *
  *   npm run bench -- [--duration 6] [--reps 3] [--connections 32] [--threads 1]
- *                    [--cases direct,proxy,proxy-2w,bare,nginx] [--soak-minutes 0] [--no-install]
+ *                    [--cases direct,proxy,proxy-2w,bare,nginx,keyed,keyed-redis] [--soak-minutes 0] [--no-install]
  *                    [--no-token-figures] [--compare NAME=path/to/dist/src/main.js,...]
  *
  * --compare adds other builds of the proxy as cases in the same alternating run (how the figures
@@ -21,6 +21,7 @@ import { freePort, startService, stopAll, type Service } from './services.js';
 import { ROOT, STATIC_AUTHORIZATION, startProxy, startUpstream, upstreamStats } from './stack.js';
 import { soak } from './rss-soak.js';
 import { tokenFigures } from './token-figures.js';
+import { startKeyedCases } from './limits.js';
 import { findWrk, runWrk, writeScripts, type Method } from './wrk.js';
 
 const { values: args } = parseArgs({
@@ -29,7 +30,7 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     threads: { type: 'string', default: '1' },
-    cases: { type: 'string', default: 'direct,proxy,proxy-2w,bare,nginx' },
+    cases: { type: 'string', default: 'direct,proxy,proxy-2w,bare,nginx,keyed,keyed-redis' },
     'soak-minutes': { type: 'string', default: '0' },
     'no-install': { type: 'boolean', default: false },
     'no-token-figures': { type: 'boolean', default: false },
@@ -89,6 +90,9 @@ async function main(): Promise<void> {
       services.push(s);
       cases.push({ name: `proxy@${label}`, label: `proxy build ${label} (1 worker)`, service: s, measured: s.pid });
     }
+    const keyed = await startKeyedCases(upstream.port, work, wanted, notes);
+    services.push(...keyed.services);
+    cases.push(...keyed.cases);
     if (wanted.has('bare')) {
       const port = await freePort();
       const s = await startService('bare', process.execPath, [join(ROOT, 'dist', 'bench', 'bare-proxy.js'), '--upstream', `http://127.0.0.1:${upstream.port}`, '--port', String(port), '--authorization', STATIC_AUTHORIZATION], port, work);

@@ -10,10 +10,11 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const STATIC_AUTHORIZATION = 'Bearer bench-static-token';
 const BENCH_CLIENT = { SUITECRM_CLIENT_ID: 'bench-client', SUITECRM_CLIENT_SECRET: 'bench-secret' };
 
+/** `extraEnv`: settings beyond the defaults (a case's callers, its token store). */
 export async function startProxy(upstreamPort: number, logDir: string, workers: number, name = workers > 1 ? `proxy-${workers}w` : 'proxy',
-  main = join(ROOT, 'dist', 'src', 'main.js')): Promise<Service> {
+  main = join(ROOT, 'dist', 'src', 'main.js'), extraEnv: Record<string, string> = {}): Promise<Service> {
   const port = await freePort();
-  const env = { ...BENCH_CLIENT, SUITECRM_URL: `http://127.0.0.1:${upstreamPort}`, PROXY_PORT: String(port), PROXY_WORKERS: String(workers) };
+  const env = { ...BENCH_CLIENT, SUITECRM_URL: `http://127.0.0.1:${upstreamPort}`, PROXY_PORT: String(port), PROXY_WORKERS: String(workers), ...extraEnv };
   return startService(name, process.execPath, [main], port, logDir, env);
 }
 

@@ -4,6 +4,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { adminPlugin, ADMIN_PREFIX } from './admin/probes.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
@@ -12,7 +13,7 @@ import { localLoginMetrics } from './local-oauth/login-metrics.js';
 import { isOAuthError, renderOAuthError } from './local-oauth/responses.js';
 import { setupLocalOAuth } from './local-oauth/setup.js';
 import { createLogger } from './logging.js';
-import { installMetrics, ProxyMetrics } from './admin/metrics.js';
+import { installMetrics, ProxyMetrics, type MetricsExposition } from './admin/metrics.js';
 import type { TokenHooks, TokenSources } from './suitecrm-token/token.js';
 import { createTokenManager } from './suitecrm-token/token-manager-factory.js';
 import { proxyPlugin } from './proxy/plugin.js';
@@ -25,6 +26,8 @@ import { serverOptions } from './security/server-options.js';
 import { installDrainGuard } from './admin/shutdown.js';
 import { DetectedApiBase, type ApiBaseSource } from './upstream/api-base.js';
 import { upstreamConnections, type UpstreamConnections } from './upstream/pools.js';
+import { closeHome, homeStatus, PROCESS_HOME, redisHomeFor, type StateHome } from './shared-state/state-home.js';
+import { countersFor } from './shared-state/counters-home.js';
 import { logTlsWarnings } from './upstream/tls.js';
 
 export interface AppOptions {
@@ -37,6 +40,13 @@ export interface AppOptions {
   readonly tokenSources?: TokenSources;
   /** Tells those token sources which credentials a reload left (a PROXY_WORKERS worker). */
   readonly followCredentials?: (next: Config) => void;
+  /** What a scrape answers instead of this app's registry (a PROXY_WORKERS worker: the group's figures). */
+  readonly metricsExposition?: (registry: Registry) => MetricsExposition;
+  /**
+   * Where shared state lives (src/shared-state/): a PROXY_WORKERS worker's primary. Without it,
+   * Redis with TOKEN_STORE=redis (opened and closed by this app), else this process.
+   */
+  readonly stateHome?: StateHome;
   /** Where SuiteCRM's API is, instead of detecting it here (a PROXY_WORKERS worker: the primary's). */
   readonly apiBase?: ApiBaseSource;
 }
@@ -45,9 +55,9 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The tokens of every SuiteCRM credential, by name. */
     tokens: TokenSources;
-    /** Where SuiteCRM's V8 API is (src/upstream/api-base.ts). */
-    suitecrmApi: ApiBaseSource;
     metrics: ProxyMetrics;
+    /** Where state shared with other processes lives: this process, the primary, or Redis. */
+    stateHome: StateHome;
     /** What a configuration reload changes in this app (src/reload/); credentials only when it owns its tokens. */
     reload: { readonly app: AppReload; readonly credentials: CredentialSet | undefined };
   }
@@ -120,10 +130,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   logTlsWarnings(config, logger);
   const upstream = upstreamConnections(config);
 
+  const ownHome = options.stateHome === undefined ? await redisHomeFor(config, logger) : undefined;
+  const stateHome = options.stateHome ?? ownHome ?? PROCESS_HOME;
+  app.decorate<StateHome>('stateHome', stateHome);
+
   const metrics = new ProxyMetrics();
   // PROXY_WORKERS: a worker gets the API base and its tokens from the primary; otherwise this process finds and owns them.
   const api = options.apiBase ?? ownApiBase(config, upstream, logger);
-  app.decorate('suitecrmApi', api);
   const owned = options.tokenSources
     ? undefined
     : new CredentialSet(config, (credential) => createTokenManager(credential, logger, { api, now: options.now, hooks: metrics.tokenHooks(credential.current.name, options.tokenHooks) }));
@@ -132,7 +145,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   metrics.watchTokens(tokens);
   app.decorate('metrics', metrics);
   const isAccepting = installDrainGuard(app);
-  installMetrics(app, metrics);
+  installMetrics(app, metrics, options.metricsExposition?.(metrics.registry));
 
   app.setErrorHandler(answerError);
 
@@ -142,29 +155,30 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   app.addHook('onResponse', logRequest);
 
+  // Rate limits and login throttles count once per process, PROXY_WORKERS group or Redis fleet.
+  const counters = countersFor(stateHome, { prefix: config.tokenStorePrefix, now: options.now });
   // Before the other plugins, so its hooks and the per-caller rate limit cover their routes.
-  const localOAuth = setupLocalOAuth(config, options.now);
+  const localOAuth = setupLocalOAuth(config, options.now, counters);
   const security = new LiveSecurity(new SecurityRules(config.security, config.tokenPath, localOAuth.resolver));
   const upstreamTimeout = { ms: config.upstreamTimeoutMs };
   const reload = new AppReload({ app, logger, security, localTokens: localOAuth.resolver, oauthClients: localOAuth.clients, metrics, upstreamTimeout, followCredentials: options.followCredentials });
   app.decorate('reload', { app: reload, credentials: owned });
   await app.register(securityPlugin, {
-    config: config.security, host: config.host, tokenPath: config.tokenPath, replayBodyLimitBytes: config.replayBodyLimitBytes, now: options.now,
+    config: config.security, host: config.host, tokenPath: config.tokenPath, replayBodyLimitBytes: config.replayBodyLimitBytes, counters,
     localTokens: localOAuth.resolver, live: security,
   });
   await app.register(localOAuthPlugin, { ...localOAuth, observeLogin: localLoginMetrics(metrics.registry, localOAuth.store) });
-  await app.register(adminPlugin, { tokens, api, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting, lastConfigReload: () => reload.lastSuccessAt });
+  await app.register(adminPlugin, { tokens, api, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting, lastConfigReload: () => reload.lastSuccessAt, sharedState: () => homeStatus(stateHome) });
   await app.register(proxyPlugin, {
     dispatcher: suitecrmDispatcher(upstream, logger.child({ component: 'upstream' })),
-    tokens,
-    upstreamUrl: config.suitecrmUrl,
-    api,
+    tokens, api, upstreamUrl: config.suitecrmUrl,
     timeoutMs: () => upstreamTimeout.ms,
     replayBodyLimitBytes: config.replayBodyLimitBytes,
   });
 
   app.addHook('onClose', async () => {
     await Promise.all([upstream.api.close(), owned?.close()]);
+    if (ownHome !== undefined) await closeHome(ownHome);
   });
   return app;
 }

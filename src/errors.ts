@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large' },
   NOT_FOUND: { status: 404, title: 'No such proxy endpoint' },
   SHUTTING_DOWN: { status: 503, title: 'The proxy is shutting down' },
+  METRICS_UNAVAILABLE: { status: 503, title: 'The metrics of the process group could not be collected' },
   INTERNAL_ERROR: { status: 500, title: 'The proxy failed unexpectedly' },
 } as const;
 

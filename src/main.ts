@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   }
   const config = snapshot.config;
   if (config.workers > 1 && cluster.isPrimary) {
-    runPrimary(source, snapshot);
+    await runPrimary(source, snapshot);
     return;
   }
   // Loaded here, not at the top: a PROXY_WORKERS primary serves no HTTP and stays small without them.
@@ -72,8 +72,8 @@ async function main(): Promise<void> {
 }
 
 /** PROXY_WORKERS > 1: this process forks the workers and owns the token; it serves no HTTP. */
-function runPrimary(source: ConfigSource, snapshot: ConfigSnapshot): void {
-  const primary = startPrimary(snapshot.config);
+async function runPrimary(source: ConfigSource, snapshot: ConfigSnapshot): Promise<void> {
+  const primary = await startPrimary(snapshot.config);
   const reloading = startReloading({
     source, initial: snapshot, readFile: readText, logger: primary.logger,
     targets: [primary.credentials, primary.reloadTarget],

@@ -7,6 +7,7 @@ import type { TokenSources } from '../suitecrm-token/token.js';
 import type { ApiBaseSource } from '../upstream/api-base.js';
 import { ADMIN_PREFIX } from '../security/own-paths.js';
 import { readiness } from './readiness.js';
+import type { StateHomeStatus } from '../shared-state/state-home.js';
 
 export { ADMIN_PREFIX };
 
@@ -20,6 +21,8 @@ export interface AdminOptions {
   readonly isAccepting?: () => boolean;
   /** When the configuration was last reloaded successfully (src/reload/); undefined: never. */
   readonly lastConfigReload?: () => Date | undefined;
+  /** Where shared sessions and limits live and whether they are shared right now (informational). */
+  readonly sharedState?: () => StateHomeStatus;
 }
 
 export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Promise<void> {
@@ -35,12 +38,14 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
     }
     const state = await readiness(opts.tokens, opts.readinessWaitMs, opts.api);
     const lastConfigReloadAt = opts.lastConfigReload?.()?.toISOString() ?? null;
+    // Informational only, like tokenStoreShared: a replica whose Redis is down still serves.
+    const sharedState = opts.sharedState?.();
     const first = state.errors[0];
     if (first !== undefined) {
       // One JSON:API error per failing credential; the first one's code and Retry-After lead.
       const errors = state.errors.map((err) => err.toJsonApiError());
       return reply.code(first.status).headers(first.headers())
-        .send(Buffer.from(JSON.stringify({ errors, meta: { status: 'not_ready', suitecrmApi: state.suitecrmApi, credentials: state.credentials, lastConfigReloadAt } })));
+        .send(Buffer.from(JSON.stringify({ errors, meta: { status: 'not_ready', suitecrmApi: state.suitecrmApi, credentials: state.credentials, lastConfigReloadAt, sharedState } })));
     }
     // The top-level fields are the first credential's (`default` when configured), as before named credentials.
     const lead = Object.values(state.credentials)[0];
@@ -55,6 +60,7 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
         tokenStoreShared: lead?.tokenStoreShared,
         lastConfigReloadAt,
         suitecrmApi: state.suitecrmApi,
+        sharedState,
         credentials: state.credentials,
       },
     }));

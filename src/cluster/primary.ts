@@ -3,9 +3,10 @@
  * (node:cluster), owns the TokenManager of each SuiteCRM credential for the process group and
  * hands their tokens to the workers over IPC, each message naming its credential, so the group
  * makes one token request per credential and TTL window, not one per worker.
+ * It serves no HTTP itself. A worker that dies is replaced; a worker that cannot start stops all.
  * It also finds SuiteCRM's API for the group (api-base-sync.ts), so the workers forward where its
- * token managers get their tokens. It serves no HTTP itself. A worker that dies is replaced; a
- * worker that cannot start stops all.
+ * token managers get their tokens, owns the token metrics, and answers every worker's scrape with
+ * the whole group's figures (metrics-collector.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
@@ -18,9 +19,11 @@ import type { DetectedApiBase } from '../upstream/api-base.js';
 import { CredentialSet } from '../reload/credential-set.js';
 import type { ReloadResult } from '../reload/reloader.js';
 import type { ReloadTarget } from '../reload/target.js';
-import { groupApiBase, serveApiBase } from './api-base-sync.js';
+import { groupApiBase } from './api-base-sync.js';
 import { applyMessage, broadcastConfig, FAILED_MESSAGE, sendConfig, type ConfigMessage } from './config-sync.js';
+import { startGroupState, type GroupState } from './group-state.js';
 import { CHANNEL, taggedCredential, isMessage, type PrimaryMessage, type Tagged, type WorkerMessage } from './messages.js';
+import { PrimaryMetrics } from './primary-metrics.js';
 
 /** A worker that dies is replaced after this pause, so a crash loop cannot spin the CPU. */
 const RESPAWN_DELAY_MS = 1000;
@@ -31,9 +34,11 @@ export interface PrimaryHandle {
   readonly logger: Logger;
   /** The tokens of the process group, one per credential; a reload prepares them. */
   readonly credentials: CredentialSet;
+  /** The state the workers share (sessions, limits), kept here and asked for over IPC. */
+  readonly groupState: GroupState;
   /** What a reload changes in the primary: its log level, and the workers follow. */
   readonly reloadTarget: ReloadTarget;
-  /** Tells the workers how a reload ended (they apply it, or count the failure). */
+  /** Tells the workers how a reload ended (they apply it) and counts it: the group's reloads are the primary's. */
   reloaded(result: ReloadResult): void;
   /** Stops every worker (SIGTERM, then SIGKILL after the grace period) and the token pool. */
   stop(): Promise<void>;
@@ -52,15 +57,20 @@ function broadcast(message: Tagged<PrimaryMessage>): void {
  * tagged with that credential. A manager being warmed by a reload keeps its first token to itself
  * until it is swapped in.
  */
-function groupTokens(config: Config, logger: Logger, api: DetectedApiBase): CredentialSet {
-  return new CredentialSet(config, (credential, isCurrent) => {
+function groupTokens(config: Config, logger: Logger, metrics: PrimaryMetrics, api: DetectedApiBase): CredentialSet {
+  const tokens = new CredentialSet(config, (credential, isCurrent) => {
     const name = credential.current.name;
     return createTokenManager(credential, logger, {
       api,
-      hooks: { tokenStored: (token: CachedToken) => { if (isCurrent()) broadcast({ channel: CHANNEL, type: 'token', id: 0, token, credential: name }); } },
+      hooks: metrics.tokens.tokenHooks(name, {
+        tokenStored: (token: CachedToken) => { if (isCurrent()) broadcast({ channel: CHANNEL, type: 'token', id: 0, token, credential: name }); },
+      }),
     });
   });
+  metrics.tokens.watchTokens(tokens);
+  return tokens;
 }
+
 
 /** The primary's own part of a reload is its log level; the workers apply the rest themselves. */
 function logLevelTarget(logger: Logger): ReloadTarget {
@@ -108,6 +118,14 @@ function answerWorker(group: CredentialSet, worker: Worker, message: Tagged<Work
   }
 }
 
+/** A worker's messages: token news to its credential's manager, the group scrape to the metrics. */
+function listenToWorker(worker: Worker, group: CredentialSet, metrics: PrimaryMetrics): void {
+  worker.on('message', (message: unknown) => {
+    if (isMessage<WorkerMessage>(message) && taggedCredential(message) !== undefined) answerWorker(group, worker, message as Tagged<WorkerMessage>);
+    else metrics.receive(worker, message);
+  });
+}
+
 /** SIGTERM to every live worker, which then drains; SIGKILL to those still running after the grace period. */
 async function stopWorkers(shutdownTimeoutMs: number): Promise<void> {
   const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
@@ -118,10 +136,12 @@ async function stopWorkers(shutdownTimeoutMs: number): Promise<void> {
   })));
 }
 
-export function startPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): PrimaryHandle {
+export async function startPrimary(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<PrimaryHandle> {
   const log = logger.child({ component: 'primary' });
-  const { api, close: closeApi } = groupApiBase(config, logger);
-  const tokens = groupTokens(config, logger, api);
+  const metrics = new PrimaryMetrics(log);
+  const groupState = await startGroupState(config, logger);
+  const { api, close: closeApi } = groupApiBase(config, logger, groupState.services);
+  const tokens = groupTokens(config, logger, metrics, api);
   /** The last configuration the workers were told to apply; a replacement worker gets it too. */
   let lastApplied: ConfigMessage | undefined;
   let stopping = false;
@@ -129,20 +149,17 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
 
   const fork = (): void => {
     const worker = cluster.fork();
-    serveApiBase(api, worker);
-    worker.on('message', (message: unknown) => {
-      if (isMessage<WorkerMessage>(message) && taggedCredential(message) !== undefined) answerWorker(tokens, worker, message as Tagged<WorkerMessage>);
-    });
+    groupState.attach(worker);
+    listenToWorker(worker, tokens, metrics);
     worker.once('listening', () => everListened.add(worker.id));
     // A replacement worker read the files itself; it takes what the group runs with once it
     // listens (by then it listens for configuration messages too).
-    if (lastApplied !== undefined) {
-      const message = lastApplied;
-      worker.once('listening', () => sendConfig(worker, message));
-    }
+    const message = lastApplied;
+    if (message !== undefined) worker.once('listening', () => sendConfig(worker, message));
   };
 
   cluster.on('exit', (worker, code, signal) => {
+    metrics.workerExited(worker, !stopping && everListened.has(worker.id));
     if (stopping) return;
     if (!everListened.has(worker.id)) {
       log.fatal({ event: 'worker_start_failed', worker: worker.id, code, signal }, 'a worker exited before it could listen; stopping (see its message above)');
@@ -160,11 +177,12 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
   async function stop(): Promise<void> {
     stopping = true;
     await stopWorkers(config.shutdownTimeoutMs);
-    await Promise.all([tokens.close(), closeApi()]);
+    await Promise.all([tokens.close(), groupState.close(), closeApi()]);
   }
 
   const reloaded = (result: ReloadResult): void => {
     if (result.outcome === 'unchanged') return;
+    metrics.configReloaded(result.outcome);
     if (result.outcome === 'failed') return broadcastConfig(FAILED_MESSAGE);
     lastApplied = applyMessage(result.snapshot);
     broadcastConfig(lastApplied);
@@ -175,5 +193,5 @@ export function startPrimary(config: Config, logger: Logger = createLogger(confi
     }
   };
 
-  return { logger, stop, credentials: tokens, reloadTarget: logLevelTarget(logger), reloaded };
+  return { logger, stop, credentials: tokens, groupState, reloadTarget: logLevelTarget(logger), reloaded };
 }

@@ -6,20 +6,18 @@
  * - per client address, past LOCAL_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE, whatever the client id:
  *   every token request from that address is refused, so client ids cannot be guessed either.
  * A refused request's credentials are not looked at, so secrets and passwords cannot be guessed
- * at network speed. SuiteCRM itself has no such limit (§8.5). Memory is bounded: at most
- * MAX_WINDOWS windows per level are tracked, least recently seen dropped.
+ * at network speed. SuiteCRM itself has no such limit (§8.5).
+ *
+ * The windows are SharedCounters (src/shared-state/), so they hold for a PROXY_WORKERS group and
+ * a Redis fleet as for one process. Checking and counting are one step: an attempt is counted
+ * before its credentials are checked, and the count is taken back when they turn out right (or
+ * the request is refused anyway). So concurrent guesses on several replicas cannot all pass the
+ * check before any of them is counted; an attempt in flight counts as a failure until it ends.
  */
-import { LRUCache } from 'lru-cache';
+import { sha256 } from '../config/secret-text.js';
+import type { SharedCounters } from '../shared-state/counters.js';
 
 const WINDOW_MS = 60_000;
-const MAX_WINDOWS = 10_000;
-/** Client ids are at most 255 characters; a longer one names no caller and needs no more key. */
-const MAX_CLIENT_ID_KEY = 256;
-
-interface Window {
-  failures: number;
-  readonly endsAt: number;
-}
 
 export interface ThrottleLimits {
   /** Per (address, client id); 0 turns this level off. */
@@ -28,57 +26,62 @@ export interface ThrottleLimits {
   readonly perAddress: number;
 }
 
-/** The (address, client id) key: a non-string id (JSON) is keyed by its JSON text; long ids are cut. */
-export function clientKey(address: string, clientId: unknown): string {
-  const id = typeof clientId === 'string' ? clientId : (JSON.stringify(clientId) ?? '');
-  return `${address}\n${id.slice(0, MAX_CLIENT_ID_KEY)}`;
+export type ThrottleScope = 'address' | 'client';
+
+/** An attempt counted by `LoginThrottle.attempt`. */
+export interface CountedAttempt {
+  /** Set when the attempt is refused: the level that refused it and the seconds until it may try again. */
+  readonly blocked: { readonly scope: ThrottleScope; readonly waitSeconds: number } | undefined;
+  /** Ends an attempt that was not blocked: a failure stays counted, anything else is taken back. */
+  settle(failed: boolean): Promise<void>;
 }
 
-class Windows {
-  private readonly windows: LRUCache<string, Window>;
+/**
+ * The (address, client id) key. The client id is digested (a non-string id by its JSON text): a
+ * tool that sends its secret in the client id field (swapped settings) must not put it in Redis
+ * keys, and the key has one length whatever was sent.
+ */
+export function clientKey(address: string, clientId: unknown): string {
+  const id = typeof clientId === 'string' ? clientId : (JSON.stringify(clientId) ?? '');
+  return `${address}|${sha256(id).toString('base64url').slice(0, 22)}`;
+}
 
-  constructor(private readonly max: number, private readonly now: () => number) {
-    this.windows = new LRUCache({ max: MAX_WINDOWS, ttl: WINDOW_MS, perf: { now } });
-  }
+function waitSeconds(resetInMs: number): number {
+  return Math.max(1, Math.ceil(resetInMs / 1000));
+}
 
-  blockedFor(key: string): number | undefined {
-    if (this.max === 0) return undefined;
-    const window = this.windows.get(key);
-    const now = this.now();
-    if (window === undefined || now >= window.endsAt || window.failures < this.max) return undefined;
-    return Math.max(1, Math.ceil((window.endsAt - now) / 1000));
-  }
-
-  failed(key: string): void {
-    if (this.max === 0) return;
-    const now = this.now();
-    const window = this.windows.get(key);
-    if (window === undefined || now >= window.endsAt) this.windows.set(key, { failures: 1, endsAt: now + WINDOW_MS });
-    else window.failures++;
-  }
+interface Level {
+  readonly scope: ThrottleScope;
+  readonly key: string;
+  readonly max: number;
 }
 
 export class LoginThrottle {
-  private readonly byClient: Windows;
-  private readonly byAddress: Windows;
+  constructor(private readonly limits: ThrottleLimits, private readonly counters: SharedCounters) {}
 
-  constructor(limits: ThrottleLimits, now: () => number = Date.now) {
-    this.byClient = new Windows(limits.perClient, now);
-    this.byAddress = new Windows(limits.perAddress, now);
+  /** Seconds until `address` may try again with any client id, or undefined when it may try now (counts nothing). */
+  async addressBlockedFor(address: string): Promise<number | undefined> {
+    if (this.limits.perAddress === 0) return undefined;
+    const window = await this.counters.add(`login-failures:address:${address}`, WINDOW_MS, 0);
+    return window.count >= this.limits.perAddress ? waitSeconds(window.resetInMs) : undefined;
   }
 
-  /** Seconds until `address` may try again with any client id, or undefined when it may try now. */
-  addressBlockedFor(address: string): number | undefined {
-    return this.byAddress.blockedFor(address);
-  }
-
-  /** Seconds until `address` may try again with `clientId`, or undefined when it may try now. */
-  clientBlockedFor(address: string, clientId: unknown): number | undefined {
-    return this.byClient.blockedFor(clientKey(address, clientId));
-  }
-
-  failed(address: string, clientId: unknown): void {
-    this.byAddress.failed(address);
-    this.byClient.failed(clientKey(address, clientId));
+  /** Counts an attempt from `address` with `clientId` at both levels, and says whether it is blocked. */
+  async attempt(address: string, clientId: unknown): Promise<CountedAttempt> {
+    const levels: Level[] = [
+      { scope: 'address', key: `login-failures:address:${address}`, max: this.limits.perAddress },
+      { scope: 'client', key: `login-failures:client:${clientKey(address, clientId)}`, max: this.limits.perClient },
+    ];
+    const counted = levels.filter((level) => level.max > 0);
+    const windows = await Promise.all(counted.map((level) => this.counters.add(level.key, WINDOW_MS, 1)));
+    const takeBack = async (): Promise<void> => {
+      await Promise.all(counted.map((level) => this.counters.add(level.key, WINDOW_MS, -1)));
+    };
+    const over = counted.findIndex((level, i) => windows[i]!.count > level.max);
+    if (over >= 0) {
+      await takeBack();
+      return { blocked: { scope: counted[over]!.scope, waitSeconds: waitSeconds(windows[over]!.resetInMs) }, settle: async () => undefined };
+    }
+    return { blocked: undefined, settle: (failed) => (failed ? Promise.resolve() : takeBack()) };
   }
 }

@@ -15,7 +15,7 @@ import type { OAuthCaller } from './client-registry.js';
 import type { LoginObserver, LoginOutcome } from './login-metrics.js';
 import type { LoginRateLimit } from './login-rate-limit.js';
 import type { LoginThrottle } from './login-throttle.js';
-import type { LocalTokenEndpoint } from './token-endpoint.js';
+import type { LocalTokenEndpoint, TokenEndpointResult } from './token-endpoint.js';
 import { CORS_HEADERS, OAuthError, oauthErrors, renderLogout, renderOAuthError, renderTokenSuccess, type RenderedResponse } from './responses.js';
 
 declare module 'fastify' {
@@ -76,11 +76,15 @@ function refused(observe: LoginObserver, request: FastifyRequest, reply: Fastify
   return sendRendered(reply, renderOAuthError(error, request.headers.authorization));
 }
 
-/** POST to the token endpoint: throttle checks, then the endpoint's answer (a local token or an OAuth error). */
+/**
+ * POST to the token endpoint: throttle checks, then the endpoint's answer (a local token or an
+ * OAuth error). The throttle counts the attempt before its credentials are checked and takes the
+ * count back unless they were wrong (login-throttle.ts), so it holds for concurrent guesses too.
+ */
 function tokenHandler(endpoint: LocalTokenEndpoint, opts: LocalOAuthPluginOptions, observe: LoginObserver) {
   const { throttle, rateLimit } = opts;
-  const admit = (caller: OAuthCaller): OAuthError | undefined => {
-    const wait = rateLimit.take(caller);
+  const admit = async (caller: OAuthCaller): Promise<OAuthError | undefined> => {
+    const wait = await rateLimit.take(caller);
     return wait === undefined ? undefined : oauthErrors.tooManyRequests(wait);
   };
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
@@ -90,21 +94,27 @@ function tokenHandler(endpoint: LocalTokenEndpoint, opts: LocalOAuthPluginOption
       authorization: request.headers.authorization,
       body: Buffer.isBuffer(request.body) ? request.body : undefined,
     });
-    const named = attempt instanceof OAuthError ? undefined : attempt.named?.name;
-    const addressWait = throttle.addressBlockedFor(request.ip);
-    if (addressWait !== undefined) throw throttled(observe, request, named, addressWait, 'address');
-    if (attempt instanceof OAuthError) return refused(observe, request, reply, attempt, undefined, undefined);
-    const clientWait = throttle.clientBlockedFor(request.ip, attempt.clientId);
-    if (clientWait !== undefined) throw throttled(observe, request, named, clientWait, 'client');
-    const result = endpoint.answer(attempt, admit);
+    if (attempt instanceof OAuthError) {
+      const addressWait = await throttle.addressBlockedFor(request.ip);
+      if (addressWait !== undefined) throw throttled(observe, request, undefined, addressWait, 'address');
+      return refused(observe, request, reply, attempt, undefined, undefined);
+    }
+    const named = attempt.named?.name;
+    const counted = await throttle.attempt(request.ip, attempt.clientId);
+    if (counted.blocked !== undefined) throw throttled(observe, request, named, counted.blocked.waitSeconds, counted.blocked.scope);
+    let result: TokenEndpointResult | undefined;
+    try {
+      result = await endpoint.answer(attempt, admit);
+    } finally {
+      // Wrong credentials stay counted; malformed requests (400) and the rate limit (429) guess nothing.
+      await counted.settle(result !== undefined && !result.ok && outcomeOf(result.error) === 'rejected');
+    }
     if (result.caller !== undefined) request.caller = result.caller;
     if (result.ok) {
       observe(result.caller, 'success');
       request.log.info({ event: 'local_token_issued', caller: result.caller, grant: result.grantType, session: result.issued.session.id }, 'issued a local token');
       return sendRendered(reply, renderTokenSuccess(result.issued));
     }
-    // Wrong credentials count towards the throttle; malformed requests (400) and the rate limit (429) guess nothing.
-    if (outcomeOf(result.error) === 'rejected') throttle.failed(request.ip, attempt.clientId);
     return refused(observe, request, reply, result.error, result.named, result.grantType);
   };
 }

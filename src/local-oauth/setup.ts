@@ -12,6 +12,8 @@ import { LiveClientRegistry } from './live-clients.js';
 import { LocalSessions } from './local-sessions.js';
 import { LoginRateLimit } from './login-rate-limit.js';
 import { LoginThrottle } from './login-throttle.js';
+import type { SharedCounters } from '../shared-state/counters.js';
+import { MemoryCounters } from '../shared-state/memory-counters.js';
 import type { LocalTokenResolver } from '../security/local-tokens.js';
 import { localTokenResolver } from './token-resolver.js';
 import { LocalTokenEndpoint } from './token-endpoint.js';
@@ -55,7 +57,8 @@ export function oauthCallers(config: Config): OAuthCaller[] {
   }];
 }
 
-export function setupLocalOAuth(config: Config, now?: () => number): LocalOAuth {
+/** `counters`: where login limits and throttles are counted (src/shared-state/); default: this process's memory. */
+export function setupLocalOAuth(config: Config, now?: () => number, counters: SharedCounters = new MemoryCounters(now)): LocalOAuth {
   const limits = config.localTokens;
   const store = new LocalSessions({ ...limits, now });
   const clients = new LiveClientRegistry(oauthCallers(config));
@@ -64,8 +67,8 @@ export function setupLocalOAuth(config: Config, now?: () => number): LocalOAuth 
     store,
     endpoint,
     resolver: localTokenResolver(store),
-    throttle: new LoginThrottle({ perClient: limits.maxLoginFailuresPerMinute, perAddress: limits.maxLoginFailuresPerAddressPerMinute }, now),
-    rateLimit: new LoginRateLimit(now),
+    throttle: new LoginThrottle({ perClient: limits.maxLoginFailuresPerMinute, perAddress: limits.maxLoginFailuresPerAddressPerMinute }, counters),
+    rateLimit: new LoginRateLimit(counters),
     clients,
   };
 }

@@ -32,7 +32,7 @@ export type TokenEndpointResult =
   };
 
 /** Counts a login against the caller's rate limit; an error (429) when it is over. */
-export type LoginAdmission = (caller: OAuthCaller) => OAuthError | undefined;
+export type LoginAdmission = (caller: OAuthCaller) => Promise<OAuthError | undefined>;
 
 /** SuiteCRM's `BeanManager::getBeanSafe` messages for a client id that names no client. */
 function unknownClient(clientId: unknown): OAuthError {
@@ -115,12 +115,12 @@ export class LocalTokenEndpoint {
   }
 
   /** Authenticates the client, counts the login against its rate limit and runs the grant. */
-  answer(attempt: TokenAttempt, admit: LoginAdmission): TokenEndpointResult {
+  async answer(attempt: TokenAttempt, admit: LoginAdmission): Promise<TokenEndpointResult> {
     const { request } = attempt;
     let caller: OAuthCaller | undefined;
     try {
       caller = this.authenticateClient(request);
-      const refusal = admit(caller);
+      const refusal = await admit(caller);
       if (refusal !== undefined) throw refusal;
       return { ok: true, caller: caller.name, grantType: request.grantType, issued: this.grant(request, caller) };
     } catch (err) {

@@ -19,7 +19,9 @@ import { bodyOverridesMethod, overrideBodyKind, StreamedOverrideScanner } from '
 import { canonicalRequestPath, type CanonicalPath } from './canonical-path.js';
 import { ADMIN_PREFIX } from './own-paths.js';
 import { writeSocketError } from './server-options.js';
-import { refillWindowMs, RateLimitBuckets } from './rate-limit-buckets.js';
+import { bucketStore, refillWindowMs } from './rate-limit-buckets.js';
+import type { SharedCounters } from '../shared-state/counters.js';
+import { MemoryCounters } from '../shared-state/memory-counters.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -40,8 +42,10 @@ export interface SecurityPluginOptions {
   readonly tokenPath: string | undefined;
   /** REPLAY_BODY_LIMIT_BYTES: bodies up to this size are buffered, larger ones stream. */
   readonly replayBodyLimitBytes: number;
-  /** Clock for the rate-limit buckets (tests pass a fake one). */
+  /** Clock for the rate-limit buckets when `counters` is not given (tests pass a fake one). */
   readonly now?: () => number;
+  /** Where the rate-limit buckets are counted (src/shared-state/); default: this process's memory. */
+  readonly counters?: SharedCounters;
   /** Local tokens of OAuth-speaking tools (src/local-oauth/). */
   readonly localTokens?: LocalTokenResolver;
   /**
@@ -197,17 +201,15 @@ function refuseMethodOverride(request: FastifyRequest, _reply: FastifyReply, don
 /**
  * Per-caller rate limits. Not global: the library's per-route hook would run (async, ~30 µs) for
  * every request. Our own hook calls it only for callers that have a limit, which a reload may
- * give or take away.
+ * give or take away. The buckets are SharedCounters: once per process, PROXY_WORKERS group or
+ * Redis fleet; a store that cannot answer lets the request through (skipOnError) rather than fail it.
  */
-async function registerRateLimit(app: FastifyInstance, live: LiveSecurity, now: (() => number) | undefined): Promise<void> {
+async function registerRateLimit(app: FastifyInstance, live: LiveSecurity, counters: SharedCounters): Promise<void> {
   const rateLimitOf = (request: FastifyRequest) => live.current.rateLimit(request.callerInfo);
   await app.register(rateLimit, {
     global: false,
-    store: class extends RateLimitBuckets {
-      constructor() {
-        super(now);
-      }
-    },
+    store: bucketStore(counters),
+    skipOnError: true,
     keyGenerator: (request: FastifyRequest) => request.caller,
     max: (request: FastifyRequest) => rateLimitOf(request)?.burst ?? 1,
     // Time to refill a full bucket: the store derives the refill rate (perSecond) from it.
@@ -243,7 +245,7 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
   app.addHook('onRequest', (request, reply, done) => done(checkRequest(live.current, request, reply)));
   app.addHook('preParsing', (request, reply, payload, done) => done(null, guardedPayload(request, reply, payload, opts.replayBodyLimitBytes, bodyLimit)));
   app.addHook('preHandler', refuseMethodOverride);
-  await registerRateLimit(app, live, opts.now);
+  await registerRateLimit(app, live, opts.counters ?? new MemoryCounters(opts.now));
 }
 
 // Hooks and decorations apply to the whole app, not only to routes registered inside this plugin.

@@ -1,15 +1,14 @@
 /**
- * A token-bucket store for @fastify/rate-limit. The library brings the hook, the headers and the
- * 429; its built-in stores count fixed windows, which let a caller send 2x its limit across a
- * window edge. Here `max` is the bucket size (burst) and `timeWindow` the time to refill a full
- * bucket, so the refill rate is max / timeWindow, i.e. the caller's requests per second.
+ * The store behind @fastify/rate-limit for the callers' rate limits: token buckets kept by
+ * SharedCounters (src/shared-state/), so they count once per process, per PROXY_WORKERS group or
+ * per Redis fleet. The library brings the hook, the headers and the 429. Its own stores (memory,
+ * and Redis with INCR + PEXPIRE) count fixed windows, which let a caller send 2x its limit
+ * across a window edge; so this store keeps the library's interface and takes from a bucket
+ * instead: `max` is the bucket size (burst) and `timeWindow` the time to refill a full bucket,
+ * so the refill rate is max / timeWindow, i.e. the caller's requests per second.
  */
 import type { RateLimitSpec } from '../config/callers.js';
-
-interface Bucket {
-  tokens: number;
-  updatedMs: number;
-}
+import type { BucketTake, SharedCounters } from '../shared-state/counters.js';
 
 export interface StoreResult {
   /** Requests counted against `max`; above `max` means refused. */
@@ -25,36 +24,32 @@ export function refillWindowMs(limit: RateLimitSpec): number {
   return Math.max(1, Math.round((limit.burst / limit.perSecond) * 1000));
 }
 
+/** A take as the library counts: `current` above `max` means refused. */
+export function storeResult(take: BucketTake, max: number): StoreResult {
+  return { current: take.allowed ? max - take.remaining : max + 1, ttl: take.waitMs };
+}
+
+/** The store class @fastify/rate-limit instantiates, on `counters`; request buckets are keyed `request:<caller>`. */
+export function bucketStore(counters: SharedCounters): new () => RateLimitBuckets {
+  return class extends RateLimitBuckets {
+    constructor() {
+      super(counters, 'request:');
+    }
+  };
+}
+
 export class RateLimitBuckets {
-  /** One bucket per caller name: the key space is bounded by PROXY_CLIENTS. */
-  private readonly buckets = new Map<string, Bucket>();
-
-  constructor(private readonly now: () => number = () => performance.now()) {}
-
-  take(key: string, timeWindowMs: number, max: number): StoreResult {
-    const now = this.now();
-    const ratePerMs = max / Math.max(1, timeWindowMs);
-    let bucket = this.buckets.get(key);
-    if (bucket === undefined) {
-      bucket = { tokens: max, updatedMs: now };
-      this.buckets.set(key, bucket);
-    } else {
-      bucket.tokens = Math.min(max, bucket.tokens + (now - bucket.updatedMs) * ratePerMs);
-      bucket.updatedMs = now;
-    }
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return { current: max - Math.floor(bucket.tokens), ttl: Math.ceil((max - bucket.tokens) / ratePerMs) };
-    }
-    return { current: max + 1, ttl: Math.max(1, Math.ceil((1 - bucket.tokens) / ratePerMs)) };
-  }
+  constructor(private readonly counters: SharedCounters, private readonly namespace: string) {}
 
   /** The store interface @fastify/rate-limit calls. */
   incr(key: string, callback: Callback, timeWindowMs: number, max: number): void {
-    callback(null, this.take(key, timeWindowMs, max));
+    this.counters.take(this.namespace + key, max, timeWindowMs).then((take) => callback(null, storeResult(take, max)), callback);
   }
 
-  child(): RateLimitBuckets {
-    return new RateLimitBuckets(this.now);
+  /** A route-level limit (none today) gets buckets of its own. */
+  child(routeOptions: object): RateLimitBuckets {
+    // The library passes its merged options, with the route as `routeInfo` (its types say otherwise).
+    const route = (routeOptions as { routeInfo?: { method?: unknown; url?: unknown } }).routeInfo;
+    return new RateLimitBuckets(this.counters, `${this.namespace}${String(route?.method ?? '')}${String(route?.url ?? '')}:`);
   }
 }

@@ -118,6 +118,9 @@ test('metrics after a scripted run match what clients saw and what SuiteCRM reco
   assert.equal(m.types.get('suitecrm_proxy_token_expires_in_seconds'), 'gauge');
   assert.ok(m.value('process_cpu_user_seconds_total') > 0);
   assert.ok(m.types.has('nodejs_eventloop_lag_seconds'));
+  // One process: no `worker` label and none of the PROXY_WORKERS group's own metrics.
+  assert.deepEqual(m.samples.filter((s) => s.labels.worker !== undefined).map((s) => s.name), []);
+  assert.ok(!m.types.has('suitecrm_proxy_workers_replaced_total') && !m.types.has('suitecrm_proxy_metrics_workers_unanswered'));
 });
 
 test('each app has its own registry', async (t) => {

@@ -10,6 +10,7 @@ import { LocalSessions } from '../../src/local-oauth/local-sessions.js';
 import { LoginRateLimit } from '../../src/local-oauth/login-rate-limit.js';
 import { clientKey, LoginThrottle } from '../../src/local-oauth/login-throttle.js';
 import { SessionTable, type TableSession } from '../../src/local-oauth/session-table.js';
+import { MemoryCounters } from '../../src/shared-state/memory-counters.js';
 import { parseClients } from '../../src/config/callers.js';
 
 const noFiles = (path: string): string => {
@@ -89,51 +90,73 @@ describe('LocalSessions with per-caller bounds (fake clock)', () => {
 });
 
 describe('LoginThrottle: per (address, client id), and a per-address ceiling', () => {
-  test('one client id blocked from an address leaves the others, until the ceiling', () => {
+  /** One failed login: counted, not blocked, settled as a failure. */
+  const fail = async (throttle: LoginThrottle, address: string, clientId: unknown): Promise<void> => {
+    const counted = await throttle.attempt(address, clientId);
+    assert.equal(counted.blocked, undefined);
+    await counted.settle(true);
+  };
+  const blocked = async (throttle: LoginThrottle, address: string, clientId: unknown) => (await throttle.attempt(address, clientId)).blocked;
+
+  test('one client id blocked from an address leaves the others, until the ceiling', async () => {
     const clock = { now: 0 };
-    const throttle = new LoginThrottle({ perClient: 3, perAddress: 5 }, () => clock.now);
-    for (let i = 0; i < 3; i++) throttle.failed('127.0.0.1', 'tool-a');
-    assert.equal(throttle.clientBlockedFor('127.0.0.1', 'tool-a'), 60);
-    assert.equal(throttle.clientBlockedFor('127.0.0.1', 'tool-b'), undefined);
-    assert.equal(throttle.clientBlockedFor('10.0.0.2', 'tool-a'), undefined, 'another address is another key');
-    assert.equal(throttle.addressBlockedFor('127.0.0.1'), undefined);
-    throttle.failed('127.0.0.1', 'guess-1');
-    throttle.failed('127.0.0.1', 'guess-2');
-    assert.equal(throttle.addressBlockedFor('127.0.0.1'), 60, 'five failures across client ids');
+    const throttle = new LoginThrottle({ perClient: 3, perAddress: 5 }, new MemoryCounters(() => clock.now));
+    for (let i = 0; i < 3; i++) await fail(throttle, '127.0.0.1', 'tool-a');
+    assert.deepEqual(await blocked(throttle, '127.0.0.1', 'tool-a'), { scope: 'client', waitSeconds: 60 });
+    assert.equal(await throttle.addressBlockedFor('127.0.0.1'), undefined, 'a blocked attempt is not a failure');
+    await fail(throttle, '127.0.0.1', 'tool-b');
+    assert.equal(await blocked(throttle, '10.0.0.2', 'tool-a'), undefined, 'another address is another key');
+    await fail(throttle, '127.0.0.1', 'guess-2');
+    assert.equal(await throttle.addressBlockedFor('127.0.0.1'), 60, 'five failures across client ids');
+    assert.deepEqual(await blocked(throttle, '127.0.0.1', 'tool-c'), { scope: 'address', waitSeconds: 60 });
     clock.now += 30_500;
-    assert.equal(throttle.addressBlockedFor('127.0.0.1'), 30);
+    assert.equal(await throttle.addressBlockedFor('127.0.0.1'), 30);
     clock.now += 29_500;
-    assert.equal(throttle.addressBlockedFor('127.0.0.1'), undefined, 'a new minute');
-    assert.equal(throttle.clientBlockedFor('127.0.0.1', 'tool-a'), undefined);
+    assert.equal(await throttle.addressBlockedFor('127.0.0.1'), undefined, 'a new minute');
+    assert.equal(await blocked(throttle, '127.0.0.1', 'tool-a'), undefined);
   });
 
-  test('0 turns a level off', () => {
-    const throttle = new LoginThrottle({ perClient: 0, perAddress: 0 });
-    for (let i = 0; i < 100; i++) throttle.failed('127.0.0.1', 'x');
-    assert.equal(throttle.clientBlockedFor('127.0.0.1', 'x'), undefined);
-    assert.equal(throttle.addressBlockedFor('127.0.0.1'), undefined);
+  test('an attempt counts until it ends: concurrent guesses cannot all pass; right ones are taken back', async () => {
+    const throttle = new LoginThrottle({ perClient: 3, perAddress: 100 }, new MemoryCounters(() => 0));
+    const attempts = await Promise.all(Array.from({ length: 10 }, () => throttle.attempt('::1', 'tool')));
+    assert.equal(attempts.filter((a) => a.blocked === undefined).length, 3, 'three in flight at once, the rest refused');
+    for (const attempt of attempts) if (attempt.blocked === undefined) await attempt.settle(false);
+    // The three were right after all: nothing stays counted.
+    for (let i = 0; i < 3; i++) await fail(throttle, '::1', 'tool');
+    assert.equal((await blocked(throttle, '::1', 'tool'))?.scope, 'client');
   });
 
-  test('keys: JSON client ids by their JSON text, long ones cut (memory stays bounded)', () => {
-    assert.equal(clientKey('::1', 'tool'), '::1\ntool');
-    assert.equal(clientKey('::1', 42), '::1\n42');
-    assert.equal(clientKey('::1', undefined), '::1\n');
-    assert.equal(clientKey('::1', 'x'.repeat(10_000)).length, 4 + 256);
+  test('0 turns a level off', async () => {
+    const throttle = new LoginThrottle({ perClient: 0, perAddress: 0 }, new MemoryCounters());
+    for (let i = 0; i < 100; i++) await fail(throttle, '127.0.0.1', 'x');
+    assert.equal(await blocked(throttle, '127.0.0.1', 'x'), undefined);
+    assert.equal(await throttle.addressBlockedFor('127.0.0.1'), undefined);
+  });
+
+  test('keys: the address and a digest of the client id (never the id itself, which may be a swapped secret)', () => {
+    assert.match(clientKey('::1', 'tool'), /^::1\|[\w-]{22}$/);
+    assert.equal(clientKey('::1', 'tool'), clientKey('::1', 'tool'));
+    assert.notEqual(clientKey('::1', 'tool'), clientKey('::1', 'tool2'));
+    assert.notEqual(clientKey('::1', 42), clientKey('::1', '"42"'), 'a JSON id by its JSON text');
+    assert.equal(clientKey('::1', 42), clientKey('::1', '42'));
+    assert.equal(clientKey('::1', 'x'.repeat(10_000)).length, 4 + 22, 'one length whatever was sent');
   });
 });
 
 describe('LoginRateLimit: the caller\'s rateLimit, a bucket of its own', () => {
-  test('burst, then the refill rate; callers without a limit are never refused', () => {
+  test('burst, then the refill rate; callers without a limit are never refused', async () => {
     let now = 0;
-    const limit = new LoginRateLimit(() => now);
+    const counters = new MemoryCounters(() => now);
+    const limit = new LoginRateLimit(counters);
     const tool = { name: 'a', oauth: parseClients(JSON.stringify([{ name: 'a', clientId: 'a', clientSecret: 's'.repeat(16) }]), noFiles)[0]!.oauth!, rateLimit: { perSecond: 1, burst: 2 } };
-    assert.equal(limit.take(tool), undefined);
-    assert.equal(limit.take(tool), undefined);
-    assert.equal(limit.take(tool), 1);
+    assert.equal(await limit.take(tool), undefined);
+    assert.equal(await limit.take(tool), undefined);
+    assert.equal(await limit.take(tool), 1);
+    assert.equal(counters.takeNow('request:a', 2, 2000).allowed, true, 'not the request bucket');
     now += 1_000;
-    assert.equal(limit.take(tool), undefined);
+    assert.equal(await limit.take(tool), undefined);
     const free = { ...tool, name: 'b', rateLimit: undefined };
-    for (let i = 0; i < 100; i++) assert.equal(limit.take(free), undefined);
+    for (let i = 0; i < 100; i++) assert.equal(await limit.take(free), undefined);
   });
 });
 

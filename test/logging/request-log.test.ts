@@ -31,3 +31,18 @@ test('request log lines name method, path, status and time; no secret or token i
     await crm.close();
   }
 });
+
+test('the proxy\'s own token endpoint and logout get their request line too', async () => {
+  const crm = await startFakeSuiteCrm();
+  const proxy = await startProxy(crm.url, PW_ENV);
+  try {
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    await fetch(`${proxy.url}/Api/access_token`, { method: 'POST', headers: form, body: 'grant_type=client_credentials&client_id=pw-client&client_secret=wrong' });
+    await fetch(`${proxy.url}/Api/V8/logout`, { method: 'POST' });
+    const requests = proxy.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
+    assert.deepEqual(requests.map((l) => [l.method, l.path, l.status]), [['POST', '/Api/access_token', 401], ['POST', '/Api/V8/logout', 200]]);
+  } finally {
+    await proxy.close();
+    await crm.close();
+  }
+});

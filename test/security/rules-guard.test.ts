@@ -1,6 +1,6 @@
 /**
- * Pure parts of the request path: target checks, `_METHOD` detection, access rules and the
- * token bucket (driven by a fake clock).
+ * Pure parts of the request path: target checks, `_METHOD` detection and access rules (the token
+ * bucket: test/shared-state/memory-counters.test.ts).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -8,7 +8,6 @@ import { parseClients } from '../../src/config/callers.js';
 import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind, StreamedOverrideScanner } from '../../src/security/request-guard.js';
 import { AccessPolicy, compileCaller, compilePattern } from '../../src/security/rules.js';
 import { canonicalRequestPath, type CanonicalPath } from '../../src/security/canonical-path.js';
-import { RateLimitBuckets } from '../../src/security/rate-limit-buckets.js';
 
 test('safe origin-form targets pass with their raw and decoded paths', () => {
   for (const target of ['/Api/V8/module/Accounts?page[size]=5', '/Api/V8/module/Accounts/', '/legacy/Api/V8/meta/modules', '/Api/V8/module/Accounts?filter[name][eq]=a%2Fb%2e%2e', '/Api/V8/module/Acc%20x']) {
@@ -139,30 +138,3 @@ function denied(decision: ReturnType<AccessPolicy['check']>): string {
   assert.equal(decision.allowed, false);
   return decision.allowed ? '' : decision.rule;
 }
-
-test('token bucket: a burst, then one request per 1/rate seconds, with the wait until the next token', () => {
-  let now = 0;
-  const store = new RateLimitBuckets(() => now);
-  // burst 3, 2 per second: full refill takes 1500 ms.
-  const take = (): { current: number; ttl: number } => store.take('reporting', 1500, 3);
-  assert.ok(take().current <= 3);
-  assert.ok(take().current <= 3);
-  assert.ok(take().current <= 3);
-  const refused = take();
-  assert.equal(refused.current, 4);
-  assert.equal(refused.ttl, 500);
-  now += 499;
-  assert.equal(take().current, 4);
-  now += 2;
-  assert.ok(take().current <= 3, 'one token after 500 ms');
-  assert.equal(take().current, 4);
-  now += 60_000;
-  for (let i = 0; i < 3; i++) assert.ok(take().current <= 3, 'the bucket never holds more than the burst');
-  assert.equal(take().current, 4);
-  assert.ok(store.take('other', 1500, 3).current <= 3, 'buckets are per caller');
-  // The store interface @fastify/rate-limit calls (route-level limits get a child store).
-  store.child().incr('reporting', (err, result) => {
-    assert.equal(err, null);
-    assert.ok((result?.current ?? 99) <= 3, 'a child store has its own buckets');
-  }, 1500, 3);
-});

@@ -3,7 +3,8 @@
  * secrets, password, refresh token, inbound keys, a wrong password SuiteCRM echoes back) and
  * scan everything the proxy puts out: every log line at trace level, every response status
  * line, header and body, configuration error messages, the real process's stdout and stderr, and
- * /_proxy/ endpoints (metrics included, whatever the branch serves there). Zero hits allowed, for
+ * /_proxy/ endpoints (metrics included, whatever the branch serves there), and every key and value
+ * a TOKEN_STORE=redis proxy leaves in Redis. Zero hits allowed, for
  * those secrets and for every token value SuiteCRM issued (captured by a recording tap).
  */
 import assert from 'node:assert/strict';
@@ -17,7 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkConfig } from '../../src/cli/check-config.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
+import { adminClient, needRedis, startRedis } from '../support/redis-server.js';
 import { startProxyProcess } from '../support/proxy-process.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
 import { until } from '../support/wait.js';
@@ -45,7 +49,9 @@ const CC_SECRET_ROTATED = 'AUDIT-cc-secret-rotated-Wd3Fh6';
 /** Issue 13: named SuiteCRM credentials, one of them with a secret SuiteCRM does not know. */
 const CRED_WRONG_SECRET = 'AUDIT-cred-wrong-secret-Np7Ks2';
 const KEY_BROKEN = 'AUDIT-key-broken-9d3f7b1e5a';
-const FIXED_SECRETS = [CC_SECRET, PW_SECRET, PASSWORD, WRONG_PASSWORD, KEY_ETL, KEY_REPORTING, KEY_WRONG, TOOL_SECRET, TOOL_PASSWORD, TOOL_WRONG_SECRET, TOOL_WRONG_PASSWORD, KEY_ROTATED, CC_SECRET_ROTATED, CRED_WRONG_SECRET, KEY_BROKEN];
+/** Issue 19: the key that encrypts what the fleet keeps in Redis. */
+const STORE_KEY = randomBytes(32).toString('hex');
+const FIXED_SECRETS = [STORE_KEY, CC_SECRET, PW_SECRET, PASSWORD, WRONG_PASSWORD, KEY_ETL, KEY_REPORTING, KEY_WRONG, TOOL_SECRET, TOOL_PASSWORD, TOOL_WRONG_SECRET, TOOL_WRONG_PASSWORD, KEY_ROTATED, CC_SECRET_ROTATED, CRED_WRONG_SECRET, KEY_BROKEN];
 
 /** Every output the tests capture, and every token value SuiteCRM issued. */
 const output: string[] = [];
@@ -112,6 +118,18 @@ async function tokenCall(url: string, body: Record<string, string>): Promise<{ s
   }
   output.push(`${res.status} ${JSON.stringify([...res.headers])} ${text}`);
   return { status: res.status, access: doc.access_token ?? '', refresh: doc.refresh_token ?? '' };
+}
+
+/** Whatever a Redis key holds, of any type, as text. */
+async function redisValue(admin: Redis, key: string): Promise<unknown> {
+  switch (await admin.type(key)) {
+    case 'string': return admin.get(key);
+    case 'hash': return admin.hgetall(key);
+    case 'set': return admin.smembers(key);
+    case 'zset': return admin.zrange(key, 0, -1, 'WITHSCORES');
+    case 'list': return admin.lrange(key, 0, -1);
+    default: return admin.dumpBuffer(key).then((b) => b?.toString('latin1'));
+  }
 }
 
 async function raw(port: number, text: string): Promise<void> {
@@ -235,6 +253,36 @@ describe('secrets audit', () => {
     assert.ok(proxy.logEvents('local_token_refused').every((l) => l.caller === 'tool' || l.caller === 'cc-tool'));
     assert.ok(localTokens.size >= 5);
     output.push(...proxy.logs);
+  });
+
+  test('scenario: TOKEN_STORE=redis: everything the fleet keeps in Redis (limits, throttles, the token)', async (t) => {
+    if (!needRedis(t)) return;
+    const redis = await startRedis(t);
+    const tool = { name: 'tool', clientId: 'audit-tool', clientSecret: TOOL_SECRET, username: 'tooler', password: TOOL_PASSWORD, rateLimit: { perSecond: 0.01, burst: 2 } };
+    const callers = [...(JSON.parse(CLIENTS) as object[]), tool];
+    const proxy = await startProxy(tap.url, { ...PW, LOG_LEVEL: 'trace', PROXY_CLIENTS: JSON.stringify(callers), TOKEN_STORE: 'redis', REDIS_URL: redis.url, TOKEN_STORE_KEY: STORE_KEY });
+    try {
+      for (let i = 0; i < 4; i++) await call(`${proxy.url}/Api/V8/module/Accounts`, { headers: { 'x-proxy-key': KEY_REPORTING } });
+      const login = { grant_type: 'password', client_id: 'audit-tool', client_secret: TOOL_SECRET, username: 'tooler', password: TOOL_PASSWORD };
+      assert.equal((await tokenCall(proxy.url, login)).status, 200);
+      assert.equal((await tokenCall(proxy.url, { ...login, client_secret: TOOL_WRONG_SECRET })).status, 401);
+      assert.equal((await tokenCall(proxy.url, { ...login, password: TOOL_WRONG_PASSWORD })).status, 500);
+      // Swapped settings: the secret sent as the client id. The answer names that id back to its
+      // sender, as SuiteCRM does (not audited); it must reach neither Redis nor the log.
+      const swapped = await fetch(`${proxy.url}/Api/access_token`, {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ ...login, client_id: TOOL_SECRET, client_secret: 'audit-tool' }),
+      });
+      assert.equal(swapped.status, 500);
+      await swapped.arrayBuffer();
+      const admin = adminClient(t, redis.url);
+      const keys = await admin.keys('*');
+      assert.ok(keys.some((k) => k.includes(':{limits}:window:')) && keys.some((k) => k.includes(':{limits}:bucket:')), keys.join(', '));
+      for (const key of keys) output.push(`redis ${key} ${JSON.stringify(await redisValue(admin, key))}`);
+    } finally {
+      await proxy.close();
+      output.push(...proxy.logs);
+    }
   });
 
   test('scenario: configuration errors never echo a secret', () => {

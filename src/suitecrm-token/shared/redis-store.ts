@@ -16,7 +16,8 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { TokenRequestError, type Token } from '../grant.js';
-import { describeTarget, errorReason, redisConnections } from './redis-connection.js';
+import { describeTarget, errorReason, redisConnections } from '../../shared-state/redis-connection.js';
+import { defineTokenCommands } from './token-commands.js';
 import { keyId } from './token-crypto.js';
 import { decodeToken, encodeToken, type RecordClocks } from './token-record.js';
 import { TokenStoreUnavailableError, type GrantFunction, type StoredToken, type TokenStore } from '../token-store.js';
@@ -80,6 +81,7 @@ export class RedisTokenStore implements TokenStore {
     const connections = redisConnections(opts.url, opts.commandTimeoutMs);
     this.client = connections.client;
     this.subscriber = connections.subscriber;
+    defineTokenCommands(this.client);
 
     this.client.on('ready', () => {
       if (!this.everReady) this.log.info({ event: 'token_store_connected', keyId: storeKeyId }, 'connected to the Redis token store (replicas share a token only if their keyId matches)');
