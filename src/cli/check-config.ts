@@ -1,7 +1,8 @@
 /**
  * `--check-config`: the first thing to run when something is wrong. Validates the settings, finds
  * SuiteCRM's API as the proxy does at start-up, then for every SuiteCRM credential sends one token
- * request and calls one V8 endpoint with the token, and prints what it found, one line per step. Prints setting names and non-secret values only: never a secret or a token.
+ * request and calls one V8 endpoint with the token, and prints what it found, one line per step.
+ * Prints setting names and non-secret values only: never a secret or a token.
  */
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -30,7 +31,6 @@ export type Print = (line: string) => void;
 
 /** The endpoint used to prove the token works: small, read-only, present in every V8 API. */
 export const CHECK_API_PATH = '/V8/meta/modules';
-
 
 function isSet(env: Env, name: string): boolean {
   return env[name] !== undefined && env[name] !== '';

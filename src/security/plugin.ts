@@ -1,9 +1,10 @@
 /**
  * Inbound access control for every route, in this order: the request target must be safe
- * (400/414) and gets its canonical path (canonical-path.ts, what every rule sees), the caller must present a valid key (401), the access rules must allow the method
- * and path (403), the declared body must fit the caller's limit (413), the caller must be
- * within its rate (429, @fastify/rate-limit with a token-bucket store), and a POST body must
- * not carry a `_METHOD` override (400). `/_proxy/` endpoints need no key and are never forwarded.
+ * (400/414) and gets its canonical path (canonical-path.ts, what every rule sees), the caller
+ * must present a valid key (401), the access rules must allow the method and path (403), the
+ * declared body must fit the caller's limit (413), the caller must be within its rate (429,
+ * @fastify/rate-limit with a token-bucket store), and a POST body must not carry a `_METHOD`
+ * override (400). `/_proxy/` endpoints need no key and are never forwarded.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';

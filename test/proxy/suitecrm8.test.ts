@@ -3,7 +3,7 @@
  * at the site or at its /legacy × every caller spelling of the API. Each works: reads, creates,
  * a caller's rule holds for every spelling, OAuth tools log in at either token path and use their
  * token on either spelling, readiness and --check-config name the API base, and SuiteCRM never
- * sees a doubled /legacy/legacy.
+ * sees a doubled /legacy/legacy. Several SuiteCRM credentials find the API once.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -117,3 +117,19 @@ for (const layout of ['suitecrm7', 'suitecrm8'] as const) {
     });
   }
 }
+
+test('several SuiteCRM credentials share one SuiteCRM: the API is found once, every credential\'s token comes from it', async (t) => {
+  const crm = await startFakeSuiteCrm({ layout: 'suitecrm8' });
+  t.after(() => crm.close());
+  const proxy = await startProxy(crm.url, {
+    SUITECRM_CREDENTIALS: JSON.stringify({ writer: { grantType: 'password', clientId: 'pw-client', clientSecret: 'pw-secret-S3cr3t!', username: 'admin', password: 'admin-P4ssw0rd!' } }),
+    PROXY_CLIENTS: JSON.stringify([{ name: 'reports', key: 'reports-key-0123456789abcdef' }, { name: 'writer', key: 'writerx-key-0123456789abcdef', suitecrm: 'writer' }]),
+  });
+  t.after(() => proxy.close());
+  assert.equal(await send(`${proxy.url}/Api/V8/module/Accounts`, 'reports-key-0123456789abcdef'), 200);
+  assert.equal(await send(`${proxy.url}/legacy/Api/V8/module/Accounts`, 'writerx-key-0123456789abcdef'), 200);
+  assert.deepEqual(crm.tokenRequests.map((r) => r.grant).sort(), ['client_credentials', 'password']);
+  assert.deepEqual(crm.seenPaths.filter((path) => path.endsWith('/access_token')),
+    ['/Api/access_token', '/legacy/Api/access_token', '/legacy/Api/access_token', '/legacy/Api/access_token'], 'one detection, then one token request per credential');
+  assert.equal(proxy.logEvents('suitecrm_api_base').length, 1);
+});
