@@ -75,7 +75,7 @@ export const SETTINGS = [
   { env: 'PROXY_READ_ONLY', type: 'bool', group: 'Security', default: 'false',
     doc: 'Forward only GET, HEAD and OPTIONS, for every caller; other methods get 403.' },
   { env: 'PROXY_ALLOWED_PATH_PREFIXES', type: 'list', group: 'Security', default: '/Api/,/legacy/Api/',
-    doc: 'Comma-separated path prefixes that may be forwarded; anything else gets 403, so the proxy cannot reach the SuiteCRM web UI.' },
+    doc: 'Comma-separated path prefixes that may be forwarded, matched against the canonical path (SuiteCRM\'s API in any spelling, /legacy/Api/... included, is /Api/...; docs/security.md); anything else gets 403, so the proxy cannot reach the SuiteCRM web UI.' },
   { env: 'PROXY_FORWARD_TOKEN_ENDPOINT', type: 'bool', group: 'Security', default: 'false',
     doc: 'Forward requests to SuiteCRM\'s token endpoint (/Api/access_token and its variants). Off: the proxy answers them itself with local tokens for its callers; SUITECRM_TOKEN_PATH, if different, gets 403.' },
   { env: 'PROXY_BODY_LIMIT_BYTES', type: 'int', group: 'Security', default: '104857600', min: 0, max: 10737418240,
