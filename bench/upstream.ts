@@ -51,10 +51,14 @@ function authorized(header: string | undefined): boolean {
   return expiry !== undefined && expiry > Date.now();
 }
 
-function drain(req: IncomingMessage, then: () => void): void {
-  req.on('data', () => { /* discard */ });
-  req.on('end', then);
+function drain(req: IncomingMessage, then: (bytes: number) => void): void {
+  let bytes = 0;
+  req.on('data', (chunk: Buffer) => { bytes += chunk.length; });
+  req.on('end', () => then(bytes));
 }
+
+/** An empty POST (the proxy finding the API at start-up) gets league's answer, as from SuiteCRM; it is no token request. */
+const UNSUPPORTED_GRANT = JSON.stringify({ error: 'unsupported_grant_type', error_description: 'The authorization grant type is not supported by the authorization server.' });
 
 function issueToken(res: ServerResponse): void {
   stats.tokenRequests += 1;
@@ -88,7 +92,11 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     return;
   }
   if (url === '/Api/access_token' && req.method === 'POST') {
-    drain(req, () => issueToken(res));
+    drain(req, (bytes) => {
+      if (bytes > 0) return issueToken(res);
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(UNSUPPORTED_GRANT);
+    });
     return;
   }
   if (url === '/_bench/stats') {

@@ -25,7 +25,8 @@ import { LiveSecurity, SecurityRules } from './security/live-rules.js';
 import { securityPlugin } from './security/plugin.js';
 import { serverOptions } from './security/server-options.js';
 import { installDrainGuard } from './admin/shutdown.js';
-import { upstreamConnections } from './upstream/pools.js';
+import { DetectedApiBase, type ApiBaseSource } from './upstream/api-base.js';
+import { upstreamConnections, type UpstreamConnections } from './upstream/pools.js';
 import { closeHome, homeStatus, PROCESS_HOME, redisHomeFor, type StateHome } from './shared-state/state-home.js';
 import { countersFor } from './shared-state/counters-home.js';
 import { logTlsWarnings } from './upstream/tls.js';
@@ -47,6 +48,8 @@ export interface AppOptions {
    * Redis with TOKEN_STORE=redis (opened and closed by this app), else this process.
    */
   readonly stateHome?: StateHome;
+  /** Where SuiteCRM's API is, instead of detecting it here (a PROXY_WORKERS worker: the primary's). */
+  readonly apiBase?: ApiBaseSource;
 }
 
 declare module 'fastify' {
@@ -107,7 +110,8 @@ function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => vo
   const outcome = request.proxyOutcome;
   request.log.info({
     method: request.method,
-    path: request.url.split('?', 1)[0],
+    // The canonical path (what the rules decided on); as sent when the target was refused before it had one.
+    path: request.canonicalPath?.path ?? request.url.split('?', 1)[0],
     caller: request.caller,
     credential: outcome?.credential,
     status: reply.statusCode,
@@ -126,6 +130,13 @@ function endWithoutAnswer(metrics: ProxyMetrics): (request: FastifyRequest, repl
   };
 }
 
+/** Detected through the API pool, starting now (in the background: the proxy listens meanwhile). */
+function ownApiBase(config: Config, upstream: UpstreamConnections, logger: Logger): DetectedApiBase {
+  const api = new DetectedApiBase({ ...config, timeoutMs: config.tokenRequestTimeoutMs }, upstream.api, logger);
+  void api.start();
+  return api;
+}
+
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const app = createServer(config, logger);
@@ -138,10 +149,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.decorate<StateHome>('stateHome', stateHome);
 
   const metrics = new ProxyMetrics();
-  // PROXY_WORKERS: a worker gets its tokens from the primary; otherwise this process owns them.
+  // PROXY_WORKERS: a worker gets the API base and its tokens from the primary; otherwise this process finds and owns them.
+  const api = options.apiBase ?? ownApiBase(config, upstream, logger);
   const owned = options.tokenSources
     ? undefined
-    : new CredentialSet(config, (credential) => createTokenManager(credential, logger, { now: options.now, hooks: metrics.tokenHooks(credential.current.name, options.tokenHooks), home: stateHome }));
+    : new CredentialSet(config, (credential) => createTokenManager(credential, logger, { api, now: options.now, hooks: metrics.tokenHooks(credential.current.name, options.tokenHooks), home: stateHome }));
   const tokens: TokenSources = options.tokenSources ?? (owned as CredentialSet);
   app.decorate('tokens', tokens);
   metrics.watchTokens(tokens);
@@ -171,11 +183,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     localTokens: localOAuth.resolver, live: security,
   });
   await app.register(localOAuthPlugin, { ...localOAuth, observeLogin: localLoginMetrics(metrics.registry, localOAuth.store) });
-  await app.register(adminPlugin, { tokens, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting, lastConfigReload: () => reload.lastSuccessAt, sharedState: () => homeStatus(stateHome) });
+  await app.register(adminPlugin, { tokens, api, readinessWaitMs: config.tokenRequestTimeoutMs + 1000, isAccepting, lastConfigReload: () => reload.lastSuccessAt, sharedState: () => homeStatus(stateHome) });
   await app.register(proxyPlugin, {
     dispatcher: suitecrmDispatcher(upstream, logger.child({ component: 'upstream' })),
-    tokens,
-    upstreamUrl: config.suitecrmUrl,
+    tokens, api, upstreamUrl: config.suitecrmUrl,
     timeoutMs: () => upstreamTimeout.ms,
     replayBodyLimitBytes: config.replayBodyLimitBytes,
   });

@@ -4,13 +4,17 @@
 import type { FastifyInstance } from 'fastify';
 import { JSON_API_CONTENT_TYPE, ProxyError } from '../errors.js';
 import type { TokenSources } from '../suitecrm-token/token.js';
+import type { ApiBaseSource } from '../upstream/api-base.js';
+import { ADMIN_PREFIX } from '../security/own-paths.js';
 import { readiness } from './readiness.js';
 import type { StateHomeStatus } from '../shared-state/state-home.js';
 
-export const ADMIN_PREFIX = '/_proxy';
+export { ADMIN_PREFIX };
 
 export interface AdminOptions {
   readonly tokens: TokenSources;
+  /** Where SuiteCRM's API is: readiness waits for it too, and shows it. */
+  readonly api: ApiBaseSource;
   /** Longest a readiness probe waits for each credential's token before answering 503. */
   readonly readinessWaitMs: number;
   /** Returns false once the proxy is shutting down. */
@@ -32,7 +36,7 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
     if (opts.isAccepting && !opts.isAccepting()) {
       throw new ProxyError('SHUTTING_DOWN', 'the proxy is draining in-flight requests before it exits');
     }
-    const state = await readiness(opts.tokens, opts.readinessWaitMs);
+    const state = await readiness(opts.tokens, opts.readinessWaitMs, opts.api);
     const lastConfigReloadAt = opts.lastConfigReload?.()?.toISOString() ?? null;
     // Informational only, like tokenStoreShared: a replica whose Redis is down still serves.
     const sharedState = opts.sharedState?.();
@@ -41,7 +45,7 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
       // One JSON:API error per failing credential; the first one's code and Retry-After lead.
       const errors = state.errors.map((err) => err.toJsonApiError());
       return reply.code(first.status).headers(first.headers())
-        .send(Buffer.from(JSON.stringify({ errors, meta: { status: 'not_ready', credentials: state.credentials, lastConfigReloadAt, sharedState } })));
+        .send(Buffer.from(JSON.stringify({ errors, meta: { status: 'not_ready', suitecrmApi: state.suitecrmApi, credentials: state.credentials, lastConfigReloadAt, sharedState } })));
     }
     // The top-level fields are the first credential's (`default` when configured), as before named credentials.
     const lead = Object.values(state.credentials)[0];
@@ -55,6 +59,7 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminOptions): Pro
         tokenStore: lead?.tokenStore,
         tokenStoreShared: lead?.tokenStoreShared,
         lastConfigReloadAt,
+        suitecrmApi: state.suitecrmApi,
         sharedState,
         credentials: state.credentials,
       },

@@ -1,7 +1,8 @@
 /**
- * `--check-config`: the first thing to run when something is wrong. Validates the settings, then
- * for every SuiteCRM credential sends one token request and calls one V8 endpoint with the
- * token, and prints what it found, one line per step. Prints setting names and non-secret values only: never a secret or a token.
+ * `--check-config`: the first thing to run when something is wrong. Validates the settings, finds
+ * SuiteCRM's API as the proxy does at start-up, then for every SuiteCRM credential sends one token
+ * request and calls one V8 endpoint with the token, and prints what it found, one line per step.
+ * Prints setting names and non-secret values only: never a secret or a token.
  */
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -12,6 +13,7 @@ import { plainTextSecrets } from '../config/inline-secrets.js';
 import { SETTINGS, type SettingSpec } from '../config/settings.js';
 import { networkErrorCode } from '../errors.js';
 import { asCredentialError, requestToken, tokenEndpoint, TokenRequestError, type Token } from '../suitecrm-token/grant.js';
+import { ApiDetectionError, detectApiBase, type ProbeOutcome } from '../upstream/api-detection.js';
 import { tokenPool } from '../upstream/pools.js';
 import { tlsWarnings } from '../upstream/tls.js';
 
@@ -30,11 +32,6 @@ export type Print = (line: string) => void;
 
 /** The endpoint used to prove the token works: small, read-only, present in every V8 API. */
 export const CHECK_API_PATH = '/V8/meta/modules';
-
-/** `/Api/access_token` -> `/Api`; `/legacy/Api/index.php/access_token` -> `/legacy/Api/index.php`. */
-export function apiPrefix(tokenPath: string): string {
-  return tokenPath.endsWith('/access_token') ? tokenPath.slice(0, -'/access_token'.length) : '/Api';
-}
 
 function isSet(env: Env, name: string): boolean {
   return env[name] !== undefined && env[name] !== '';
@@ -80,11 +77,36 @@ function printTls(config: Config, print: Print): void {
   }
 }
 
-async function tryToken(config: CredentialConfig, pool: Pool, print: Print): Promise<Token | undefined> {
-  print(`token: POST ${tokenEndpoint(config).href} (grant ${config.grantType}, ${config.tokenRequestFormat} body, client ${config.clientId}${config.username ? `, user ${config.username}` : ''})`);
+function describeProbes(tried: readonly ProbeOutcome[]): string {
+  return tried.map((t) => `${t.apiBase}/access_token ${t.answer === 'oauth' ? 'answered as SuiteCRM\'s OAuth server' : t.answer}`).join(', ');
+}
+
+/** Where SuiteCRM's API is: SUITECRM_API_BASE, or found the way the proxy finds it at start-up. */
+async function findApi(config: Config, pool: Pool, print: Print): Promise<string | undefined> {
+  const origin = config.suitecrmUrl.origin;
+  if (config.apiBase !== undefined) {
+    print(`suitecrm: V8 API at ${origin}${config.basePath}${config.apiBase} (SUITECRM_API_BASE, not detected)`);
+    return config.basePath + config.apiBase;
+  }
+  try {
+    const { apiBase, tried } = await detectApiBase({ ...config, timeoutMs: config.tokenRequestTimeoutMs }, pool);
+    print(`suitecrm: V8 API at ${origin}${apiBase} (detected; POST ${describeProbes(tried)})`);
+    return apiBase;
+  } catch (err) {
+    if (!(err instanceof ApiDetectionError)) throw err;
+    // Without the API there is no token endpoint: reported as the failed token request it is.
+    print(`suitecrm: V8 API not found under ${config.suitecrmUrl.href.replace(/\/$/, '')}${err.tried.length > 0 ? ` (POST ${describeProbes(err.tried)})` : ''}`);
+    print(`token: FAILED (${err.failureClass}: ${err.reason}): ${err.detail}`);
+    return undefined;
+  }
+}
+
+async function tryToken(config: CredentialConfig, apiBase: string, pool: Pool, print: Print): Promise<Token | undefined> {
+  const endpoint = tokenEndpoint(config, apiBase);
+  print(`token: POST ${endpoint.href} (grant ${config.grantType}, ${config.tokenRequestFormat} body, client ${config.clientId}${config.username ? `, user ${config.username}` : ''})`);
   const started = performance.now();
   try {
-    const token = await requestToken(config, pool, { grant: config.grantType, refreshToken: config.refreshToken });
+    const token = await requestToken(config, endpoint, pool, { grant: config.grantType, refreshToken: config.refreshToken });
     const ms = Math.round(performance.now() - started);
     const ttl = token.expiresInReported
       ? `expires_in ${Math.round(token.lifetimeMs / 1000)} s`
@@ -105,14 +127,13 @@ function apiVerdict(status: number, location: string | undefined): string {
   if (status === 401) {
     return 'FAILED: SuiteCRM issued a token but the V8 API refused it; check that the web server passes the Authorization header to Api/ (.htaccess rewrite rules) and the OAuth2 key files';
   }
-  if (status === 404) return 'FAILED: no V8 API at this path; check SUITECRM_URL (SuiteCRM 8: add /legacy) and SUITECRM_TOKEN_PATH';
+  if (status === 404) return 'FAILED: no V8 API at this path although its token endpoint answered; check SUITECRM_API_BASE and SUITECRM_TOKEN_PATH (unset, the proxy finds both under SUITECRM_URL)';
   if (status >= 300 && status < 400) return `FAILED: redirected to ${location ?? '(no location)'}; set SUITECRM_URL to the final address`;
   return `FAILED: SuiteCRM answered HTTP ${status}`;
 }
 
-async function tryApi(config: Config, pool: Pool, token: Token, print: Print): Promise<boolean> {
-  const url = new URL(config.suitecrmUrl.href);
-  url.pathname = `${config.basePath}${apiPrefix(config.tokenPath)}${CHECK_API_PATH}`;
+async function tryApi(config: Config, apiBase: string, pool: Pool, token: Token, print: Print): Promise<boolean> {
+  const url = new URL(`${apiBase}${CHECK_API_PATH}`, config.suitecrmUrl.origin);
   const started = performance.now();
   try {
     const response = await request(url, {
@@ -160,9 +181,10 @@ export async function checkConfig(input: CheckInput, print: Print, printError: P
   const pool = tokenPool(config);
   const outcomes: CredentialOutcome[] = [];
   try {
+    const apiBase = await findApi(config, pool, print);
     for (const credential of config.credentials) {
       if (several) print(`credential ${JSON.stringify(credential.name)}:`);
-      outcomes.push(await checkCredential(credentialConfig(config, credential), pool, print));
+      outcomes.push(apiBase === undefined ? notTried(print) : await checkCredential(credentialConfig(config, credential), apiBase, pool, print));
     }
   } finally {
     await pool.destroy();
@@ -178,17 +200,22 @@ export async function checkConfig(input: CheckInput, print: Print, printError: P
 
 type CredentialOutcome = 'ok' | 'failed' | 'not_tried';
 
+function notTried(print: Print): CredentialOutcome {
+  print('api: not tried (no token)');
+  return 'failed';
+}
+
 /** One credential: a token request, then one V8 call with the token. */
-async function checkCredential(config: CredentialConfig, pool: Pool, print: Print): Promise<CredentialOutcome> {
+async function checkCredential(config: CredentialConfig, apiBase: string, pool: Pool, print: Print): Promise<CredentialOutcome> {
   if (config.grantType === 'refresh_token') {
     // SuiteCRM revokes a refresh token when it is used, so a test request would spend the one configured.
     print(`token: not tried: a refresh_token grant would spend ${credentialField(config, 'refreshToken')} (SuiteCRM rotates it on use)`);
     return 'not_tried';
   }
-  const token = await tryToken(config, pool, print);
+  const token = await tryToken(config, apiBase, pool, print);
   if (!token) {
     print('api: not tried (no token)');
     return 'failed';
   }
-  return (await tryApi(config, pool, token, print)) ? 'ok' : 'failed';
+  return (await tryApi(config, apiBase, pool, token, print)) ? 'ok' : 'failed';
 }

@@ -4,8 +4,9 @@
  * hands their tokens to the workers over IPC, each message naming its credential, so the group
  * makes one token request per credential and TTL window, not one per worker.
  * It serves no HTTP itself. A worker that dies is replaced; a worker that cannot start stops all.
- * It also owns the token metrics, and answers every worker's scrape with the whole group's
- * figures (metrics-collector.ts).
+ * It also finds SuiteCRM's API for the group (api-base-sync.ts), so the workers forward where its
+ * token managers get their tokens, owns the token metrics, and answers every worker's scrape with
+ * the whole group's figures (metrics-collector.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
@@ -14,9 +15,11 @@ import { isProxyError, ProxyError } from '../errors.js';
 import { createLogger } from '../logging.js';
 import type { CachedToken, RenewReason, TokenSource } from '../suitecrm-token/token.js';
 import { createTokenManager } from '../suitecrm-token/token-manager-factory.js';
+import type { DetectedApiBase } from '../upstream/api-base.js';
 import { CredentialSet } from '../reload/credential-set.js';
 import type { ReloadResult } from '../reload/reloader.js';
 import type { ReloadTarget } from '../reload/target.js';
+import { groupApiBase } from './api-base-sync.js';
 import { applyMessage, broadcastConfig, FAILED_MESSAGE, sendConfig, type ConfigMessage } from './config-sync.js';
 import { startGroupState, type GroupState } from './group-state.js';
 import type { StateHome } from '../shared-state/state-home.js';
@@ -55,11 +58,12 @@ function broadcast(message: Tagged<PrimaryMessage>): void {
  * tagged with that credential. A manager being warmed by a reload keeps its first token to itself
  * until it is swapped in. With TOKEN_STORE=redis the tokens are shared through the primary's home.
  */
-function groupTokens(config: Config, logger: Logger, metrics: PrimaryMetrics, home: StateHome): CredentialSet {
+function groupTokens(config: Config, logger: Logger, metrics: PrimaryMetrics, home: StateHome, api: DetectedApiBase): CredentialSet {
   const tokens = new CredentialSet(config, (credential, isCurrent) => {
     const name = credential.current.name;
     return createTokenManager(credential, logger, {
       home,
+      api,
       hooks: metrics.tokens.tokenHooks(name, {
         tokenStored: (token: CachedToken) => { if (isCurrent()) broadcast({ channel: CHANNEL, type: 'token', id: 0, token, credential: name }); },
       }),
@@ -140,7 +144,8 @@ export async function startPrimary(config: Config, logger: Logger = createLogger
   const log = logger.child({ component: 'primary' });
   const metrics = new PrimaryMetrics(log);
   const groupState = await startGroupState(config, logger);
-  const tokens = groupTokens(config, logger, metrics, groupState.home);
+  const { api, close: closeApi } = groupApiBase(config, logger, groupState.services);
+  const tokens = groupTokens(config, logger, metrics, groupState.home, api);
   /** The last configuration the workers were told to apply; a replacement worker gets it too. */
   let lastApplied: ConfigMessage | undefined;
   let stopping = false;
@@ -153,10 +158,8 @@ export async function startPrimary(config: Config, logger: Logger = createLogger
     worker.once('listening', () => everListened.add(worker.id));
     // A replacement worker read the files itself; it takes what the group runs with once it
     // listens (by then it listens for configuration messages too).
-    if (lastApplied !== undefined) {
-      const message = lastApplied;
-      worker.once('listening', () => sendConfig(worker, message));
-    }
+    const message = lastApplied;
+    if (message !== undefined) worker.once('listening', () => sendConfig(worker, message));
   };
 
   cluster.on('exit', (worker, code, signal) => {
@@ -178,7 +181,7 @@ export async function startPrimary(config: Config, logger: Logger = createLogger
   async function stop(): Promise<void> {
     stopping = true;
     await stopWorkers(config.shutdownTimeoutMs);
-    await Promise.all([tokens.close(), groupState.close()]);
+    await Promise.all([tokens.close(), groupState.close(), closeApi()]);
   }
 
   const reloaded = (result: ReloadResult): void => {

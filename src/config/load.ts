@@ -17,9 +17,12 @@ export type { SuiteCrmCredential };
 
 export interface Config {
   readonly suitecrmUrl: URL;
-  /** Path part of SUITECRM_URL without a trailing slash ('' or e.g. '/legacy'), prefixed to every request. */
+  /** Path part of SUITECRM_URL without a trailing slash ('' or e.g. '/legacy'). */
   readonly basePath: string;
-  readonly tokenPath: string;
+  /** SUITECRM_API_BASE (relative to SUITECRM_URL, no trailing slash); undefined: detected (src/upstream/api-base.ts). */
+  readonly apiBase: string | undefined;
+  /** SUITECRM_TOKEN_PATH; undefined: the API base's /access_token. */
+  readonly tokenPath: string | undefined;
   /** The SuiteCRM identities tokens are requested for, `default` first when configured (issue #13). */
   readonly credentials: readonly SuiteCrmCredential[];
   readonly tokenRequestFormat: 'form' | 'json';
@@ -105,9 +108,20 @@ function redisSettings(p: Map<SettingName, Parsed>): { redisUrl: string | undefi
 function suitecrmUrl(p: Map<SettingName, Parsed>): URL {
   const url = p.get('SUITECRM_URL');
   if (!(url instanceof URL)) {
-    throw new ConfigError('SUITECRM_URL', 'is required: the base URL of your SuiteCRM, e.g. https://crm.example.com (SuiteCRM 8: https://crm.example.com/legacy)');
+    throw new ConfigError('SUITECRM_URL', 'is required: the address of your SuiteCRM site, e.g. https://crm.example.com (SuiteCRM 7 or 8)');
   }
   return url;
+}
+
+/** SUITECRM_API_BASE names the API's base, not one of its routes. */
+function apiBaseSetting(p: Map<SettingName, Parsed>): string | undefined {
+  const value = p.get('SUITECRM_API_BASE') as string | undefined;
+  if (value === undefined) return undefined;
+  const base = value.replace(/\/+$/, '');
+  if (base === '' || /\/(V8|access_token)(\/|$)/.test(base)) {
+    throw new ConfigError('SUITECRM_API_BASE', `expected the path SuiteCRM's API routes hang off, such as /Api or /legacy/Api (without /V8 or /access_token), got ${value}`);
+  }
+  return base;
 }
 
 /** Verifying SuiteCRM with a private CA and not verifying it at all exclude each other. */
@@ -143,7 +157,8 @@ export function loadConfig(env: Env, readFile: FileReader = readText): Config {
   return Object.freeze({
     suitecrmUrl: url,
     basePath: url.pathname === '/' ? '' : url.pathname,
-    tokenPath: p.get('SUITECRM_TOKEN_PATH') as string,
+    apiBase: apiBaseSetting(p),
+    tokenPath: p.get('SUITECRM_TOKEN_PATH') as string | undefined,
     credentials: Object.freeze(credentials.map((credential) => Object.freeze(credential))),
     tokenRequestFormat: p.get('SUITECRM_TOKEN_REQUEST_FORMAT') as 'form' | 'json',
     suitecrmCa: caFile === undefined ? undefined : readCaFile(caFile, readFile),

@@ -1,8 +1,9 @@
 /**
  * The proxy is @fastify/http-proxy: a catch-all route, so every Fastify hook (auth, rate limits,
  * logging) applies to proxied requests, forwarded by @fastify/reply-from over an undici pool
- * whose interceptors add what is SuiteCRM's (see upstream-dispatcher.ts). `/_proxy/` belongs to
- * the proxy and is never forwarded.
+ * whose interceptors add what is SuiteCRM's (see upstream-dispatcher.ts), to the path
+ * upstream-path.ts builds from the request's canonical path. `/_proxy/` belongs to the proxy and
+ * is never forwarded.
  *
  * Each option below is set on purpose (test/proxy/forwarding-options.test.ts covers each):
  * - redirects come back untouched (`internalRewriteLocationHeader: false`);
@@ -20,13 +21,16 @@ import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
+import type { CanonicalPath } from '../security/canonical-path.js';
 import { DEFAULT_CREDENTIAL } from '../config/suitecrm-credentials.js';
 import { ProxyError, upstreamError } from '../errors.js';
 import type { TokenSources } from '../suitecrm-token/token.js';
+import { apiUnavailable, type ApiBaseSource } from '../upstream/api-base.js';
 import { registerPassThroughBodies, type ProxyBody } from './body.js';
 import { isCallerGone } from './caller-gone.js';
 import { abandonExchange, attachExchange, newExchange, type Exchange } from './exchange.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { upstreamPath } from './upstream-path.js';
 
 export const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -42,8 +46,10 @@ export interface ProxyPluginOptions {
   readonly dispatcher: Dispatcher;
   /** Every SuiteCRM credential's tokens; a request gets its caller's. */
   readonly tokens: TokenSources;
-  /** SUITECRM_URL: origin and base path (e.g. `/legacy`), kept on every request path. */
+  /** SUITECRM_URL: its origin is the upstream; its path (e.g. `/legacy`) prefixes paths outside the API. */
   readonly upstreamUrl: URL;
+  /** Where SuiteCRM's API is (detected or SUITECRM_API_BASE): API requests go there. */
+  readonly api: ApiBaseSource;
   /** UPSTREAM_TIMEOUT_SECONDS, read per request: a configuration reload may change it. */
   readonly timeoutMs: () => number;
   readonly replayBodyLimitBytes: number;
@@ -82,16 +88,18 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
   registerPassThroughBodies(app, opts.replayBodyLimitBytes);
   app.decorateRequest('proxyOutcome', null);
   const hostHeader = opts.upstreamUrl.host;
+  const sitePath = opts.upstreamUrl.pathname.replace(/\/+$/, '');
   const options: FastifyHttpProxyOptions = {
-    upstream: opts.upstreamUrl.origin + opts.upstreamUrl.pathname.replace(/\/+$/, ''),
+    // The origin only: the handler builds each path (upstream-path.ts).
+    upstream: opts.upstreamUrl.origin,
     undici: opts.dispatcher as FastifyHttpProxyOptions['undici'],
     httpMethods: [...PROXIED_METHODS],
     proxyPayloads: false,
     internalRewriteLocationHeader: false,
     disableRequestLogging: true,
     preHandler(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) {
-      // Only origin-form targets ("/path?query") can be proxied; the pool is bound to SUITECRM_URL.
-      if (request.url.charCodeAt(0) !== 47 /* '/' */) {
+      // Only checked origin-form targets ("/path?query", security plugin) can be proxied; the pool is bound to SUITECRM_URL.
+      if (request.canonicalPath === null) {
         done(new ProxyError('BAD_REQUEST', 'the request target must be a path starting with /'));
         return;
       }
@@ -103,16 +111,25 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
         done(new ProxyError('TOKEN_UNAVAILABLE', `the SuiteCRM credential ${JSON.stringify(credential)} is no longer configured; send the request again`, { retryAfterSeconds: 1 }));
         return;
       }
-      request.proxyOutcome = newExchange(credential, tokens);
+      const exchange = newExchange(credential, tokens);
+      request.proxyOutcome = exchange;
       // Its caller hung up while the body was read: nothing is sent to SuiteCRM.
-      if (isCallerGone(_reply)) abandonExchange(request.proxyOutcome);
-      done();
+      if (isCallerGone(_reply)) {
+        abandonExchange(exchange);
+        return done();
+      }
+      if (opts.api.current() !== undefined) return done();
+      // SuiteCRM's API is not found yet (SuiteCRM was down at start-up): its detection runs with
+      // the token request, whose failure the caller gets; then the base is known, or asked for.
+      exchange.tokenWaited = true;
+      tokens.get('cold').then(() => opts.api.resolve()).then(() => done(), (err: unknown) => done(apiUnavailable(err)));
     },
-    handler(request, reply, dest, replyOptions) {
+    handler(request, reply, _dest, replyOptions) {
       // http-proxy hands every request the same options object; reply-from reads `timeout` from it per call.
       replyOptions.timeout = opts.timeoutMs();
       const body = request.body as ProxyBody;
-      return reply.from(dest, Buffer.isBuffer(body)
+      const path = upstreamPath(request.canonicalPath as CanonicalPath, opts.api.current() as string, sitePath);
+      return reply.from(path, Buffer.isBuffer(body)
         ? { ...replyOptions, body, contentType: request.headers['content-type'] ?? FALLBACK_CONTENT_TYPE }
         : replyOptions);
     },

@@ -125,6 +125,7 @@ export function effectiveConfig(running: Config, next: Config): Config {
     ...next,
     suitecrmUrl: running.suitecrmUrl,
     basePath: running.basePath,
+    apiBase: running.apiBase,
     suitecrmCa: running.suitecrmCa,
     suitecrmTlsInsecure: running.suitecrmTlsInsecure,
     host: running.host,

@@ -14,12 +14,13 @@ export class SecurityRules {
   readonly auth: Authenticator;
   readonly policy: AccessPolicy;
 
-  constructor(readonly config: SecurityConfig, tokenPath: string, localTokens: LocalTokenResolver | undefined) {
+  /** `tokenPath`: SUITECRM_TOKEN_PATH when set, refused like the token endpoint's own paths. */
+  constructor(readonly config: SecurityConfig, tokenPath: string | undefined, localTokens: LocalTokenResolver | undefined) {
     this.auth = new Authenticator(config.clients, config.allowUnauthenticated, localTokens);
     this.policy = new AccessPolicy({
       allowedPathPrefixes: config.allowedPathPrefixes,
       forwardTokenEndpoint: config.forwardTokenEndpoint,
-      tokenPaths: [tokenPath],
+      tokenPaths: tokenPath === undefined ? [] : [tokenPath],
       readOnly: config.readOnly,
     });
   }

@@ -1,20 +1,14 @@
 /**
- * The SuiteCRM paths the proxy answers itself: SuiteCRM 7 with and without URL rewriting, and
- * SuiteCRM 8 under /legacy (all relative to SUITECRM_URL, like every proxied path).
+ * The paths the proxy answers itself: its own endpoints under `/_proxy` (src/admin/), and
+ * SuiteCRM's token endpoint and logout (src/local-oauth/) in every spelling of the API prefix
+ * (SuiteCRM 7 with and without URL rewriting, SuiteCRM 8 under /legacy; canonical-path.ts). Near
+ * misses of the latter (another case, trailing slashes, `;params`) are refused by the access
+ * rules (rules.ts).
  */
-const API_PREFIXES = ['/Api', '/Api/index.php', '/legacy/Api', '/legacy/Api/index.php'] as const;
+import { API_SPELLINGS } from './canonical-path.js';
 
-export const LOCAL_TOKEN_PATHS: readonly string[] = API_PREFIXES.map((prefix) => `${prefix}/access_token`);
-export const LOCAL_LOGOUT_PATHS: readonly string[] = API_PREFIXES.map((prefix) => `${prefix}/V8/logout`);
+/** The proxy's own endpoints (health, readiness, metrics): never forwarded. */
+export const ADMIN_PREFIX = '/_proxy';
 
-const LOGOUT_KEYS = new Set(LOCAL_LOGOUT_PATHS.map((path) => path.toLowerCase()));
-
-/**
- * A near-miss of a logout path (another case, trailing slashes, `;params`) that the local logout
- * route does not match. Such a path is never forwarded either: a web server that normalised it
- * would let a caller revoke the shared SuiteCRM token.
- */
-export function isLogoutVariant(decodedPath: string): boolean {
-  const key = decodedPath.split(';', 1)[0]?.replace(/\/+$/, '').toLowerCase() ?? '';
-  return LOGOUT_KEYS.has(key);
-}
+export const LOCAL_TOKEN_PATHS: readonly string[] = API_SPELLINGS.map((prefix) => `${prefix}/access_token`);
+export const LOCAL_LOGOUT_PATHS: readonly string[] = API_SPELLINGS.map((prefix) => `${prefix}/V8/logout`);

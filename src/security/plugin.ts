@@ -1,23 +1,25 @@
 /**
  * Inbound access control for every route, in this order: the request target must be safe
- * (400/414), the caller must present a valid key (401), the access rules must allow the method
- * and path (403), the declared body must fit the caller's limit (413), the caller must be
- * within its rate (429, @fastify/rate-limit with a token-bucket store), and a POST body must
- * not carry a `_METHOD` override (400). `/_proxy/` endpoints need no key and are never forwarded.
+ * (400/414) and gets its canonical path (canonical-path.ts, what every rule sees), the caller
+ * must present a valid key (401), the access rules must allow the method and path (403), the
+ * declared body must fit the caller's limit (413), the caller must be within its rate (429,
+ * @fastify/rate-limit with a token-bucket store), and a POST body must not carry a `_METHOD`
+ * override (400). `/_proxy/` endpoints need no key and are never forwarded.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { Transform, type Readable } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RequestPayload } from 'fastify';
-import { ADMIN_PREFIX } from '../admin/probes.js';
 import { isProxyError, ProxyError } from '../errors.js';
 import type { LocalTokenResolver } from './local-tokens.js';
 import type { Caller } from './auth.js';
 import { presentedKey } from './caller-registry.js';
 import { isLoopbackHost, type SecurityConfig } from '../config/security-settings.js';
 import { LiveSecurity, SecurityRules } from './live-rules.js';
-import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind, StreamedOverrideScanner } from './request-guard.js';
+import { bodyOverridesMethod, overrideBodyKind, StreamedOverrideScanner } from './request-guard.js';
+import { canonicalRequestPath, type CanonicalPath } from './canonical-path.js';
+import { ADMIN_PREFIX } from './own-paths.js';
 import { writeSocketError } from './server-options.js';
 import { bucketStore, refillWindowMs } from './rate-limit-buckets.js';
 import type { SharedCounters } from '../shared-state/counters.js';
@@ -29,6 +31,8 @@ declare module 'fastify' {
     caller: string;
     /** The authenticated caller with its compiled rules; null for /_proxy/ endpoints. */
     callerInfo: Caller | null;
+    /** The request's canonical path (canonical-path.ts), set first thing; null when the target was refused. */
+    canonicalPath: CanonicalPath | null;
   }
 }
 
@@ -36,8 +40,8 @@ export interface SecurityPluginOptions {
   readonly config: SecurityConfig;
   /** PROXY_HOST, for the start-up warning about unauthenticated listening. */
   readonly host: string;
-  /** SUITECRM_TOKEN_PATH: refused like the default token endpoint paths. */
-  readonly tokenPath: string;
+  /** SUITECRM_TOKEN_PATH when set: refused like the token endpoint's own paths. */
+  readonly tokenPath: string | undefined;
   /** REPLAY_BODY_LIMIT_BYTES: bodies up to this size are buffered, larger ones stream. */
   readonly replayBodyLimitBytes: number;
   /** Clock for the rate-limit buckets when `counters` is not given (tests pass a fake one). */
@@ -142,11 +146,12 @@ function checkRequest(rules: SecurityRules, request: FastifyRequest, reply: Fast
   if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') {
     return new ProxyError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
   }
-  const target = checkRequestTarget(request.url, rules.config.maxUrlBytes);
+  const target = canonicalRequestPath(request.url, rules.config.maxUrlBytes);
   if (!target.ok) {
     request.log.info({ event: 'bad_target', code: target.code, remoteAddress: request.ip }, target.detail);
     return new ProxyError(target.code, target.detail);
   }
+  request.canonicalPath = target;
   if (isAdminRoute(request)) return undefined;
   // The local token endpoint authenticates callers by the client credentials in the request itself.
   const localEndpoint = request.routeOptions.config?.localEndpoint;
@@ -162,9 +167,9 @@ function checkRequest(rules: SecurityRules, request: FastifyRequest, reply: Fast
   request.caller = caller.name;
   request.callerInfo = caller;
   // Local logout never reaches SuiteCRM, so the forwarding rules do not apply to it.
-  const decision = localEndpoint === 'logout' ? { allowed: true as const } : rules.policy.check(caller.rules, request.method, target.rawPath, target.decodedPath);
+  const decision = localEndpoint === 'logout' ? { allowed: true as const } : rules.policy.check(caller.rules, request.method, target);
   if (!decision.allowed) {
-    request.log.warn({ event: 'forbidden', caller: caller.name, rule: decision.rule, method: request.method, path: target.rawPath }, 'request refused by an access rule');
+    request.log.warn({ event: 'forbidden', caller: caller.name, rule: decision.rule, method: request.method, path: target.path }, 'request refused by an access rule');
     return new ProxyError('FORBIDDEN', 'this caller may not send this request through the proxy; the proxy log names the rule');
   }
   const declared = request.headers['content-length'];
@@ -247,6 +252,7 @@ async function security(app: FastifyInstance, opts: SecurityPluginOptions): Prom
 
   app.decorateRequest('caller', '');
   app.decorateRequest('callerInfo', null);
+  app.decorateRequest('canonicalPath', null);
   warnAtStartup(app, opts);
   refuseConnect(app);
   // One read per request: a reload between two hooks does not mix old and new rules.

@@ -18,6 +18,8 @@ function refuse(detail: string): TargetVerdict {
 const TARGET_CHARS = /^[\x21-\x7e]*$/;
 const ENCODED_SEPARATOR = /%(2f|5c)/i;
 const ENCODED_NUL = /%00/;
+/** What a path needs before it could hide a dot, empty or backslash segment, or need decoding. */
+const MAY_CLIMB = /[%.\\]|\/\//;
 /** Decoding rounds: catches double and triple encoding (%252e%252e) that a chain of decoders might undo. */
 const DECODE_ROUNDS = 3;
 
@@ -65,6 +67,8 @@ export function checkRequestTarget(target: string, maxUrlBytes: number): TargetV
   if (ENCODED_NUL.test(target)) return refuse('the request target must not contain NUL (%00)');
   const queryAt = target.indexOf('?');
   const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
+  // The fast path: nothing to decode, no dot, empty or backslash segment possible.
+  if (!MAY_CLIMB.test(rawPath)) return { ok: true, rawPath, decodedPath: rawPath };
   if (rawPath.includes('\\')) return refuse('the path must not contain backslashes');
   if (ENCODED_SEPARATOR.test(rawPath)) return refuse('the path must not contain encoded slashes or backslashes (%2F, %5C)');
   const decodedPath = decodeOnce(rawPath);

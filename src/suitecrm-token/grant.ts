@@ -7,6 +7,7 @@ import { request, type Dispatcher } from 'undici';
 import type { GrantType } from '../config/settings.js';
 import { detailFor, type SuiteCrmCredential } from '../config/suitecrm-credentials.js';
 import { isTlsVerifyCode, networkErrorCode, tlsVerifyHint } from '../errors.js';
+import { ApiDetectionError, type ApiBaseSource } from '../upstream/api-base.js';
 
 export interface Token {
   readonly accessToken: string;
@@ -51,9 +52,6 @@ export function asCredentialError(err: unknown, credential: Pick<SuiteCrmCredent
 }
 
 export interface GrantSettings {
-  readonly suitecrmUrl: URL;
-  readonly basePath: string;
-  readonly tokenPath: string;
   readonly clientId: string;
   readonly clientSecret: string;
   readonly username: string | undefined;
@@ -81,8 +79,31 @@ function grantParams(settings: GrantSettings, grant: GrantType, refreshToken?: s
   return params;
 }
 
-export function tokenEndpoint(settings: Pick<GrantSettings, 'suitecrmUrl' | 'basePath' | 'tokenPath'>): URL {
-  return new URL(settings.basePath + settings.tokenPath, settings.suitecrmUrl.origin);
+export interface TokenEndpointSettings {
+  readonly suitecrmUrl: URL;
+  readonly basePath: string;
+  /** SUITECRM_TOKEN_PATH; undefined: the API base's /access_token. */
+  readonly tokenPath: string | undefined;
+}
+
+/** SUITECRM_TOKEN_PATH appended to SUITECRM_URL when set, else `{apiBase}/access_token` (apiBase from the origin). */
+export function tokenEndpoint(settings: TokenEndpointSettings, apiBase?: string): URL {
+  const path = settings.tokenPath !== undefined ? settings.basePath + settings.tokenPath : `${apiBase ?? `${settings.basePath}/Api`}/access_token`;
+  return new URL(path, settings.suitecrmUrl.origin);
+}
+
+/**
+ * The token endpoint to send a token request to: without SUITECRM_TOKEN_PATH it is the API
+ * base's, so this waits for its detection, whose failure is a failed token request.
+ */
+export async function resolveTokenEndpoint(settings: TokenEndpointSettings, api: ApiBaseSource): Promise<URL> {
+  if (settings.tokenPath !== undefined) return tokenEndpoint(settings);
+  try {
+    return tokenEndpoint(settings, api.current() ?? (await api.resolve()));
+  } catch (err) {
+    if (err instanceof ApiDetectionError) throw new TokenRequestError(err.failureClass, err.reason, err.detail);
+    throw err;
+  }
 }
 
 /** What SuiteCRM's 500 `unknown_error` messages mean, without ever keeping the message. */
@@ -122,7 +143,7 @@ function classifyError(status: number, body: unknown, grant: GrantType): TokenRe
     return new TokenRequestError('misconfigured', String(error), 'SuiteCRM found the token request malformed; check SUITECRM_CLIENT_ID, SUITECRM_USERNAME and SUITECRM_TOKEN_REQUEST_FORMAT', status);
   }
   if (status === 404 || status === 405) {
-    return new TokenRequestError('misconfigured', `http_${status}`, 'no token endpoint at this address; check SUITECRM_URL (SuiteCRM 8: add /legacy) and SUITECRM_TOKEN_PATH', status);
+    return new TokenRequestError('misconfigured', `http_${status}`, 'no token endpoint at this address; check SUITECRM_TOKEN_PATH and SUITECRM_API_BASE (unset, the proxy finds the endpoint under SUITECRM_URL)', status);
   }
   return new TokenRequestError('transient', `http_${status}`, `the token endpoint answered HTTP ${status}`, status);
 }
@@ -159,6 +180,7 @@ export interface GrantRequest {
 /** Sends one token request. Resolves to a Token or rejects with a TokenRequestError. */
 export async function requestToken(
   settings: GrantSettings,
+  endpoint: URL,
   dispatcher: Dispatcher,
   { grant, refreshToken }: GrantRequest,
   now: () => number = Date.now,
@@ -168,7 +190,7 @@ export async function requestToken(
   const body = json ? JSON.stringify(params) : new URLSearchParams(params).toString();
   let response: Dispatcher.ResponseData;
   try {
-    response = await request(tokenEndpoint(settings), {
+    response = await request(endpoint, {
       method: 'POST',
       dispatcher,
       body,
@@ -185,7 +207,7 @@ export async function requestToken(
     if (isTlsVerifyCode(code)) {
       throw new TokenRequestError('misconfigured', code, `SuiteCRM's TLS certificate could not be verified (${code}); ${tlsVerifyHint(code)}`);
     }
-    throw new TokenRequestError('transient', code, `the token endpoint ${tokenEndpoint(settings).origin} could not be reached (${code}); check SUITECRM_URL and that SuiteCRM is up`);
+    throw new TokenRequestError('transient', code, `the token endpoint ${endpoint.origin} could not be reached (${code}); check SUITECRM_URL and that SuiteCRM is up`);
   }
   let parsed: unknown;
   try {

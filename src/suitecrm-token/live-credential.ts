@@ -33,10 +33,10 @@ export class LiveCredential {
  * secret files are read again once and, if that changed the settings, the request is retried
  * with them: a rotation that raced the renewal heals at once instead of after the back-off.
  */
-export async function requestWithReread(credential: LiveCredential, dispatcher: Dispatcher, request: GrantRequest, now?: () => number): Promise<Token> {
+export async function requestWithReread(credential: LiveCredential, endpoint: URL, dispatcher: Dispatcher, request: GrantRequest, now?: () => number): Promise<Token> {
   const used = credential.current;
   try {
-    return await requestToken(used, dispatcher, request, now);
+    return await requestToken(used, endpoint, dispatcher, request, now);
   } catch (err) {
     const reread = credential.reread;
     if (!(err instanceof TokenRequestError) || err.failureClass !== 'rejected' || reread === undefined) throw err;
@@ -46,6 +46,6 @@ export async function requestWithReread(credential: LiveCredential, dispatcher: 
       // A failed re-read is logged by the reload; the rejection stands.
     }
     if (credential.current === used) throw err;
-    return requestToken(credential.current, dispatcher, request, now);
+    return requestToken(credential.current, endpoint, dispatcher, request, now);
   }
 }

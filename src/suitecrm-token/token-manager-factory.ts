@@ -8,7 +8,9 @@ import type { Logger } from 'pino';
 import type { CredentialConfig } from '../config/load.js';
 import { DEFAULT_CREDENTIAL } from '../config/suitecrm-credentials.js';
 import { PROCESS_HOME, type StateHome } from '../shared-state/state-home.js';
+import type { ApiBaseSource } from '../upstream/api-base.js';
 import { tokenPool as newTokenPool } from '../upstream/pools.js';
+import { resolveTokenEndpoint } from './grant.js';
 import { LiveCredential, requestWithReread } from './live-credential.js';
 import { tokenStoreFor } from './store-factory.js';
 import type { TokenHooks } from './token.js';
@@ -27,19 +29,22 @@ export interface OwnedTokenManager {
  * keeps the key of releases before named credentials, so a fleet can be upgraded one replica at a time.
  */
 export function credentialKey(config: CredentialConfig): string {
-  const parts = [config.suitecrmUrl.href, config.tokenPath, config.grantType, config.clientId, config.username ?? ''];
+  // The default token path as releases before its detection named it, so a fleet keeps its keys across the upgrade.
+  const parts = [config.suitecrmUrl.href, config.tokenPath ?? '/Api/access_token', config.grantType, config.clientId, config.username ?? ''];
   if (config.name !== DEFAULT_CREDENTIAL) parts.push(config.name);
   return createHash('sha256').update(parts.join('\n')).digest('hex');
 }
 
-export interface TokenManagerOptions {
+export interface TokenManagerSetup {
+  /** Where SuiteCRM's API is: its token endpoint is there unless SUITECRM_TOKEN_PATH says otherwise. */
+  readonly api: ApiBaseSource;
   readonly now?: () => number;
   readonly hooks?: Partial<TokenHooks>;
   /** Where the token is shared: Redis (TOKEN_STORE=redis) or this process (the default). */
   readonly home?: StateHome;
 }
 
-export function createTokenManager(settings: CredentialConfig | LiveCredential, parentLogger: Logger, options: TokenManagerOptions = {}): OwnedTokenManager {
+export function createTokenManager(settings: CredentialConfig | LiveCredential, parentLogger: Logger, options: TokenManagerSetup): OwnedTokenManager {
   const credential = settings instanceof LiveCredential ? settings : new LiveCredential(settings);
   const config = credential.current;
   // Every token line names its credential.
@@ -60,7 +65,7 @@ export function createTokenManager(settings: CredentialConfig | LiveCredential, 
     logger,
     now: options.now,
     hooks: options.hooks,
-    fetchToken: (request) => requestWithReread(credential, tokenPool, request, options.now),
+    fetchToken: async (request) => requestWithReread(credential, await resolveTokenEndpoint(credential.current, options.api), tokenPool, request, options.now),
   });
   return { tokens, close: async () => { await Promise.all([tokenPool.close(), store.close()]); } };
 }

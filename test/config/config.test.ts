@@ -16,7 +16,8 @@ test('defaults', () => {
   const c = loadConfig(base);
   assert.equal(c.suitecrmUrl.href, 'https://crm.example.com/');
   assert.equal(c.basePath, '');
-  assert.equal(c.tokenPath, '/Api/access_token');
+  assert.equal(c.tokenPath, undefined, "the API base's /access_token");
+  assert.equal(c.apiBase, undefined, 'detected');
   assert.equal(c.credentials[0]?.grantType, 'client_credentials');
   assert.equal(c.credentials[0]?.name, 'default');
   assert.equal(c.host, '127.0.0.1');

@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { startFakeSuiteCrm, type FakeSuiteCrm, type RecordedRequest } from '../support/fake-suitecrm.js';
 import { startProxy, type RunningProxy } from '../support/proxy-harness.js';
+import { climbsOut } from './path-oracle.js';
 import { rawRequest } from './raw-http.js';
 
 const KEY = 'fuzz-caller-key-3c4d5e6f7a8b';
@@ -113,23 +114,6 @@ function encode(r: FuzzRequest): string {
   // Connection: close ends the exchange after one response, whatever the framing turned out to be.
   lines.push('Connection: close');
   return `${lines.join('\r\n')}\r\n\r\n${hasFraming || body.length > 0 ? body.toString('latin1') : ''}`;
-}
-
-/** An oracle independent of the proxy's guard: decode up to four times, look for dot segments. */
-function climbsOut(path: string): boolean {
-  let current = path;
-  for (let round = 0; round < 5; round++) {
-    if (current.split(/[/\\]/).some((s) => s === '.' || s === '..')) return true;
-    let next: string;
-    try {
-      next = decodeURIComponent(current);
-    } catch {
-      return false;
-    }
-    if (next === current) return false;
-    current = next;
-  }
-  return false;
 }
 
 function assertSafeUpstream(seen: RecordedRequest): void {

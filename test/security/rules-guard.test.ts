@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { parseClients } from '../../src/config/callers.js';
 import { bodyOverridesMethod, checkRequestTarget, overrideBodyKind, StreamedOverrideScanner } from '../../src/security/request-guard.js';
 import { AccessPolicy, compileCaller, compilePattern } from '../../src/security/rules.js';
+import { canonicalRequestPath, type CanonicalPath } from '../../src/security/canonical-path.js';
 
 test('safe origin-form targets pass with their raw and decoded paths', () => {
   for (const target of ['/Api/V8/module/Accounts?page[size]=5', '/Api/V8/module/Accounts/', '/legacy/Api/V8/meta/modules', '/Api/V8/module/Accounts?filter[name][eq]=a%2Fb%2e%2e', '/Api/V8/module/Acc%20x']) {
@@ -95,35 +96,42 @@ test('path patterns: * matches any run of characters, everything else literally'
   assert.ok(!compilePattern('/Api/V8/meta.json').test('/Api/V8/metaXjson'), '. is literal');
 });
 
+/** The canonical path of a target, as the security plugin hands it to the rules. */
+function at(target: string): CanonicalPath {
+  const verdict = canonicalRequestPath(target, 8192);
+  assert.ok(verdict.ok, target);
+  return verdict;
+}
+
 const policy = (overrides: Partial<ConstructorParameters<typeof AccessPolicy>[0]> = {}): AccessPolicy =>
   new AccessPolicy({ allowedPathPrefixes: ['/Api/', '/legacy/Api/'], forwardTokenEndpoint: false, tokenPaths: ['/custom/token'], readOnly: false, ...overrides });
 
 test('global rules: allowed prefixes, never the token endpoint unless asked, read-only', () => {
   const p = policy();
-  assert.deepEqual(p.check(undefined, 'GET', '/Api/V8/module/Accounts', '/Api/V8/module/Accounts'), { allowed: true });
-  assert.match(denied(p.check(undefined, 'GET', '/index.php', '/index.php')), /PROXY_ALLOWED_PATH_PREFIXES/);
-  assert.match(denied(p.check(undefined, 'GET', '/api/V8', '/api/V8')), /PROXY_ALLOWED_PATH_PREFIXES/);
-  assert.match(denied(p.check(undefined, 'GET', '/Api%2fV8', '/Api/V8')), /PROXY_ALLOWED_PATH_PREFIXES/, 'raw form must match too');
+  assert.deepEqual(p.check(undefined, 'GET', at('/Api/V8/module/Accounts')), { allowed: true });
+  assert.match(denied(p.check(undefined, 'GET', at('/index.php'))), /PROXY_ALLOWED_PATH_PREFIXES/);
+  assert.match(denied(p.check(undefined, 'GET', at('/api/V8'))), /PROXY_ALLOWED_PATH_PREFIXES/);
+  assert.ok(!canonicalRequestPath('/Api%2fV8', 8192).ok, 'an encoded slash never gets as far as the rules');
   for (const path of ['/Api/access_token', '/Api/index.php/access_token', '/legacy/Api/access_token', '/legacy/Api/index.php/access_token', '/Api/Access_Token/']) {
-    assert.match(denied(p.check(undefined, 'POST', path, path)), /token endpoint/, path);
+    assert.match(denied(p.check(undefined, 'POST', at(path))), /token endpoint/, path);
   }
-  assert.match(denied(policy({ allowedPathPrefixes: ['/'] }).check(undefined, 'POST', '/custom/token', '/custom/token')), /token endpoint/);
-  assert.deepEqual(policy({ forwardTokenEndpoint: true }).check(undefined, 'POST', '/Api/access_token', '/Api/access_token'), { allowed: true });
+  assert.match(denied(policy({ allowedPathPrefixes: ['/'] }).check(undefined, 'POST', at('/custom/token'))), /token endpoint/);
+  assert.deepEqual(policy({ forwardTokenEndpoint: true }).check(undefined, 'POST', at('/Api/access_token')), { allowed: true });
   const ro = policy({ readOnly: true });
-  assert.deepEqual(ro.check(undefined, 'GET', '/Api/V8/x', '/Api/V8/x'), { allowed: true });
-  assert.deepEqual(ro.check(undefined, 'OPTIONS', '/Api/V8/x', '/Api/V8/x'), { allowed: true });
-  assert.equal(denied(ro.check(undefined, 'DELETE', '/Api/V8/x', '/Api/V8/x')), 'PROXY_READ_ONLY');
+  assert.deepEqual(ro.check(undefined, 'GET', at('/Api/V8/x')), { allowed: true });
+  assert.deepEqual(ro.check(undefined, 'OPTIONS', at('/Api/V8/x')), { allowed: true });
+  assert.equal(denied(ro.check(undefined, 'DELETE', at('/Api/V8/x'))), 'PROXY_READ_ONLY');
 });
 
 test('caller rules: any allow rule may match; a refusal names the caller and its rules', () => {
   const [spec] = parseClients(JSON.stringify([{ name: 'reporting', key: 'k'.repeat(16), allow: [{ methods: ['GET'], paths: ['/Api/V8/module/Accounts*'] }, { methods: ['POST'], paths: ['/Api/V8/module'] }] }]), () => '');
   const caller = compileCaller(spec!);
   const p = policy();
-  assert.deepEqual(p.check(caller, 'GET', '/Api/V8/module/Accounts/1', '/Api/V8/module/Accounts/1'), { allowed: true });
-  assert.deepEqual(p.check(caller, 'POST', '/Api/V8/module', '/Api/V8/module'), { allowed: true });
-  const rule = denied(p.check(caller, 'DELETE', '/Api/V8/module/Accounts/1', '/Api/V8/module/Accounts/1'));
+  assert.deepEqual(p.check(caller, 'GET', at('/Api/V8/module/Accounts/1')), { allowed: true });
+  assert.deepEqual(p.check(caller, 'POST', at('/Api/V8/module')), { allowed: true });
+  const rule = denied(p.check(caller, 'DELETE', at('/Api/V8/module/Accounts/1')));
   assert.equal(rule, 'caller reporting allow rules [GET /Api/V8/module/Accounts*; POST /Api/V8/module]');
-  assert.ok(!p.check(caller, 'GET', '/Api/V8/module/Contacts', '/Api/V8/module/Contacts').allowed);
+  assert.ok(!p.check(caller, 'GET', at('/Api/V8/module/Contacts')).allowed);
 });
 
 function denied(decision: ReturnType<AccessPolicy['check']>): string {

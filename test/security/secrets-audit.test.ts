@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkConfig } from '../../src/cli/check-config.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import type { Redis } from 'ioredis';
 import { startFakeSuiteCrm, type FakeSuiteCrm } from '../support/fake-suitecrm.js';
@@ -463,6 +464,37 @@ describe('secrets audit', () => {
     proxy.app.reload.credentials!.retryPaused();
     await until('the retry', () => proxy.logEvents('token_pause_ended').length === 1 && proxy.app.tokens.source('default')?.current() !== undefined);
     output.push(...proxy.logs);
+  });
+
+  test('scenario: SuiteCRM 8 at its site address: API detection, both spellings, readiness, --check-config, an address without the API', async () => {
+    const crm8 = await startFakeSuiteCrm({
+      layout: 'suitecrm8',
+      clients: [{ id: 'audit-pw', secret: PW_SECRET, grant: 'password' }],
+      users: [{ id: '7', username: 'auditor', password: PASSWORD }],
+    });
+    const tap8 = await startTokenTap(crm8.url);
+    try {
+      const proxy = await startProxy(tap8.url, { LOG_LEVEL: 'trace', PROXY_CLIENTS: CLIENTS, ...PW });
+      for (const prefix of ['/Api', '/legacy/Api', '/legacy/Api/index.php']) {
+        assert.equal((await call(`${proxy.url}${prefix}/V8/module/Accounts`, { headers: { 'x-proxy-key': KEY_ETL } })).status, 200);
+      }
+      assert.equal((await call(`${proxy.url}/_proxy/readyz`)).status, 200);
+      output.push(...proxy.logs);
+      await proxy.close();
+      const env = { SUITECRM_URL: `${tap8.url}/legacy`, ...PW };
+      const lines: string[] = [];
+      assert.equal(await checkConfig({ env, fileValues: {}, configPath: undefined, merged: env }, (l) => lines.push(l), (l) => lines.push(l)), 0, lines.join('\n'));
+      output.push(...lines);
+      const lost = await startProxy(`${tap8.url}/crm`, { LOG_LEVEL: 'trace', ...PW });
+      assert.equal((await call(`${lost.url}/Api/V8/module/Accounts`)).status, 503);
+      assert.equal((await call(`${lost.url}/_proxy/readyz`)).status, 503);
+      output.push(...lost.logs);
+      await lost.close();
+    } finally {
+      tap8.server.closeAllConnections();
+      await new Promise((resolve) => tap8.server.close(resolve));
+      await crm8.close();
+    }
   });
 
   test('zero hits: no secret and no issued token appears in any captured output', () => {

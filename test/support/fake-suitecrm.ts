@@ -1,7 +1,7 @@
 /**
- * A SuiteCRM 7.14 test double: a real HTTP server with the OAuth2 token
- * endpoint and the V8 JSON:API, behaving as /work/shared/suitecrm-api.md
- * describes, with scriptable faults. Used by the integration tests, the fault
+ * A SuiteCRM 7.14 test double (or SuiteCRM 8's layout, with `layout: 'suitecrm8'`): a real HTTP
+ * server with the OAuth2 token endpoint and the V8 JSON:API, behaving as
+ * /work/shared/suitecrm-api.md describes, with scriptable faults. Used by the integration tests, the fault
  * drills, the benchmark and `npm run demo`.
  *
  *   const fake = await startFakeSuiteCrm();
@@ -17,6 +17,8 @@ export type {
   FakeSuiteCrm,
   FakeSuiteCrmOptions,
   FakeUser,
+  Layout,
+  RecordedProbe,
   RecordedRequest,
   RecordedTokenRequest,
 } from './fake-suitecrm/types.js';

@@ -10,6 +10,7 @@ import { decodeJwt, generateSigningKeys, peekClaims, stripBearer, type PeekedCla
 import { OAuthServerError, oauthErrorReply, unknownError } from './oauth-errors.js';
 import { RecordStore } from './records.js';
 import { RefreshTokenCodec } from './refresh-token.js';
+import { LAYOUT_PREFIXES, outsideApiReply, type Layout } from './layout.js';
 import { matchRoute, type RouteMatch } from './routes.js';
 import { notAllowedReply, notFoundReply } from './slim-handlers.js';
 import {
@@ -31,6 +32,7 @@ import {
   type FakeFaults,
   type FakeSuiteCrm,
   type FakeSuiteCrmOptions,
+  type RecordedProbe,
   type RecordedRequest,
   type RecordedTokenRequest,
 } from './types.js';
@@ -46,12 +48,15 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
   faults: FakeFaults = {};
   readonly requests: RecordedRequest[] = [];
   readonly tokenRequests: RecordedTokenRequest[] = [];
+  readonly probes: RecordedProbe[] = [];
+  readonly seenPaths: string[] = [];
 
   readonly #host: string;
   #port: number;
   readonly #quiet: boolean;
   readonly #dialect: Dialect;
   readonly #prefixes: readonly string[];
+  readonly #layout: Layout | undefined;
   readonly #server: Server;
   readonly #tokenDeps: TokenEndpointDeps;
   readonly #v8Deps: V8Deps;
@@ -68,7 +73,8 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
     this.#port = opts.port ?? 0;
     this.#quiet = opts.quiet ?? true;
     this.#dialect = opts.dialect ?? 'L8';
-    this.#prefixes = [...(opts.prefixes ?? DEFAULT_PREFIXES)];
+    this.#layout = opts.layout;
+    this.#prefixes = [...(opts.prefixes ?? (opts.layout === undefined ? DEFAULT_PREFIXES : LAYOUT_PREFIXES[opts.layout]))];
     const ttlSeconds = opts.ttlSeconds ?? DEFAULT_TTL_SECONDS;
     if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new RangeError('ttlSeconds must be a positive integer');
     const users = (opts.users ?? DEFAULT_USERS).map((u) => ({ ...u }));
@@ -178,6 +184,8 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
     this.faults = {};
     this.requests.length = 0;
     this.tokenRequests.length = 0;
+    this.probes.length = 0;
+    this.seenPaths.length = 0;
     this.#issued.length = 0;
     this.#seq = 0;
   }
@@ -188,10 +196,18 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
     });
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
+    this.seenPaths.push(url);
     const match = matchRoute(this.#prefixes, method, url.split('?')[0] ?? '/');
     if (!this.#quiet) res.on('close', () => console.error(`[fake-suitecrm] ${method} ${url} -> ${res.headersSent ? res.statusCode : 'dropped'}`));
-    if (match.kind === 'route' && match.name === 'token') await this.#handleToken(req, res);
+    if (match.kind === 'route' && match.name === 'token') await (isProbe(req) ? this.#handleProbe(req, res, url) : this.#handleToken(req, res));
     else await this.#handleApi(req, res, match, method, url);
+  }
+
+  async #handleProbe(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if ((await this.#readBody(req, false)) === undefined) return;
+    const reply = this.#grant(null, undefined, 'ok');
+    this.probes.push({ path, status: reply.status });
+    writeReply(res, reply);
   }
 
   async #handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -296,7 +312,7 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
   #route(req: IncomingMessage, match: RouteMatch, method: string, url: string, body: ReceivedBody): Reply {
     switch (match.kind) {
       case 'not-found':
-        return notFoundReply(req.headers.accept);
+        return outsideApiReply(this.#layout, this.#prefixes, url.split('?')[0] ?? '/', req.headers.accept) ?? notFoundReply(req.headers.accept);
       case 'not-allowed':
         return notAllowedReply(method, match.allowed, req.headers.accept);
       case 'route':
@@ -352,6 +368,13 @@ class FakeSuiteCrmServer implements FakeSuiteCrm {
     // Like Slim's error handler for an uncaught PHP Error.
     writeReply(res, { status: 500, headers: { 'Content-type': 'text/plain' }, body: 'Slim Application Error' });
   }
+}
+
+/** An empty POST without credentials: a detection probe (RecordedProbe), not a token request. */
+function isProbe(req: IncomingMessage): boolean {
+  const { headers } = req;
+  const empty = headers['content-length'] === '0' || (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined);
+  return empty && headers['content-type'] === undefined && headers.authorization === undefined;
 }
 
 const APACHE_500 =

@@ -3,7 +3,10 @@
  * benchmark and the demo import these names, so they are part of the contract.
  */
 
+import type { Layout } from './layout.js';
+
 export type Dialect = 'L8' | 'L5';
+export type { Layout };
 
 export interface FakeClient {
   id: string;
@@ -27,7 +30,12 @@ export interface FakeUser {
 }
 
 export interface FakeSuiteCrmOptions {
-  /** Default ['/Api', '/legacy/Api']: both SuiteCRM 7 and 8 path forms answer. */
+  /**
+   * Where the API lives (layout.ts): `suitecrm7` (`/Api` only), `suitecrm8` (`/legacy/Api` only,
+   * SuiteCRM 8's 404 page for `/Api/...`, Apache's for `/legacy/legacy/...`). Default: both answer.
+   */
+  layout?: Layout;
+  /** Default ['/Api', '/legacy/Api']: both SuiteCRM 7 and 8 path forms answer (a layout sets its own). */
   prefixes?: string[];
   /** expires_in given out, default 3600. */
   ttlSeconds?: number;
@@ -114,6 +122,16 @@ export interface RecordedTokenRequest {
   body: Record<string, unknown>;
 }
 
+/**
+ * An empty POST without credentials to the token endpoint: how the proxy finds SuiteCRM's API.
+ * Answered as league does (400 unsupported_grant_type), whatever the token faults say, and kept
+ * apart from token requests: it asks for no token.
+ */
+export interface RecordedProbe {
+  path: string;
+  status: number;
+}
+
 export interface FakeSuiteCrm {
   /** 'http://127.0.0.1:<port>' (no path). */
   readonly url: string;
@@ -123,6 +141,10 @@ export interface FakeSuiteCrm {
   /** Every non-token request, in arrival order. */
   readonly requests: RecordedRequest[];
   readonly tokenRequests: RecordedTokenRequest[];
+  /** Detection probes that reached the token endpoint (RecordedProbe); elsewhere they are ordinary `requests`. */
+  readonly probes: RecordedProbe[];
+  /** The path (with query) of every request received, token requests and probes included, in arrival order. */
+  readonly seenPaths: string[];
   /** Successful and failed token requests, optionally by grant_type. */
   tokenRequestCount(grant?: string): number;
   /** Tokens actually issued, optionally by grant_type. */
