@@ -15,6 +15,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { refusedStatus } from '../security/refused-connection.js';
 import { abandonExchange } from './exchange.js';
 
 /** nginx's status for a request whose client closed the connection first. */
@@ -24,10 +25,9 @@ const REPLY = Symbol('suitecrm-auth-proxy.reply');
 const ENDED = Symbol('suitecrm-auth-proxy.ended');
 const GONE = Symbol('suitecrm-auth-proxy.caller-gone');
 const QUEUED = Symbol('suitecrm-auth-proxy.queued-responses');
-const REFUSED = Symbol('suitecrm-auth-proxy.refused-status');
 
 type WatchedResponse = ServerResponse & { [REPLY]?: FastifyReply; [ENDED]?: true; [GONE]?: true };
-type WatchedSocket = Socket & { [QUEUED]?: Set<WatchedResponse>; [REFUSED]?: number };
+type WatchedSocket = Socket & { [QUEUED]?: Set<WatchedResponse> };
 
 /** True the first time a request ends (answered, or its caller gone), false after: one line per request. */
 export function firstEnd(reply: FastifyReply): boolean {
@@ -40,14 +40,6 @@ export function firstEnd(reply: FastifyReply): boolean {
 /** Whether the connection closed before the answer was complete: there is nobody left to answer. */
 export function isCallerGone(reply: FastifyReply): boolean {
   return (reply.raw as WatchedResponse)[GONE] === true;
-}
-
-/**
- * The listener closes this connection because of bytes it could not parse (security/server-options.ts):
- * requests on it still unanswered end with that status instead of 499.
- */
-export function refusedConnection(socket: Socket, status: number): void {
-  (socket as WatchedSocket)[REFUSED] = status;
 }
 
 /** A pipelined response waiting for its turn: ended with the connection if that closes first. */
@@ -73,7 +65,7 @@ export function watchCallerGone(app: FastifyInstance, skip: (url: string) => boo
     if (reply === undefined || this[ENDED]) return;
     this[GONE] = true;
     // Headers may be out already; the status is for the line and the metrics, never sent.
-    this.statusCode = (reply.request.raw.socket as WatchedSocket | null)?.[REFUSED] ?? CALLER_CLOSED_STATUS;
+    this.statusCode = refusedStatus(reply.request.raw.socket) ?? CALLER_CLOSED_STATUS;
     // Only the proxy route's requests have one (elsewhere the decoration is not even defined).
     const exchange = reply.request.proxyOutcome as FastifyRequest['proxyOutcome'] | undefined;
     if (exchange) abandonExchange(exchange);

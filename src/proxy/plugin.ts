@@ -81,6 +81,41 @@ function sendAnswer(request: FastifyRequest, reply: FastifyReply, res: { statusC
   );
 }
 
+/**
+ * The proxy route's preHandler: refuses what cannot be proxied, picks the caller's credential once
+ * (every attempt of the request takes its tokens) and, while SuiteCRM's API base is not known yet,
+ * waits for it with the token request.
+ */
+function chooseExchange(opts: ProxyPluginOptions) {
+  return (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
+    // Only checked origin-form targets ("/path?query", security plugin) can be proxied; the pool is bound to SUITECRM_URL.
+    if (request.canonicalPath === null) {
+      done(new ProxyError('BAD_REQUEST', 'the request target must be a path starting with /'));
+      return;
+    }
+    // The caller's credential, chosen here once: every attempt of this request takes its tokens.
+    const credential = request.callerInfo?.credential ?? DEFAULT_CREDENTIAL;
+    const tokens = opts.tokens.source(credential);
+    if (tokens === undefined) {
+      // Only between a reload that removed the credential and a request authenticated before it.
+      done(new ProxyError('TOKEN_UNAVAILABLE', `the SuiteCRM credential ${JSON.stringify(credential)} is no longer configured; send the request again`, { retryAfterSeconds: 1 }));
+      return;
+    }
+    const exchange = newExchange(credential, tokens);
+    request.proxyOutcome = exchange;
+    // Its caller hung up while the body was read: nothing is sent to SuiteCRM.
+    if (isCallerGone(reply)) {
+      abandonExchange(exchange);
+      return done();
+    }
+    if (opts.api.current() !== undefined) return done();
+    // SuiteCRM's API is not found yet (SuiteCRM was down at start-up): its detection runs with
+    // the token request, whose failure the caller gets; then the base is known, or asked for.
+    exchange.tokenWaited = true;
+    tokens.get('cold').then(() => opts.api.resolve()).then(() => done(), (err: unknown) => done(apiUnavailable(err)));
+  };
+}
+
 /** reply-from needs some Content-Type with a body it is given; a caller's missing one stays missing (headers.ts). */
 const FALLBACK_CONTENT_TYPE = 'application/octet-stream';
 
@@ -97,33 +132,7 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
     proxyPayloads: false,
     internalRewriteLocationHeader: false,
     disableRequestLogging: true,
-    preHandler(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) {
-      // Only checked origin-form targets ("/path?query", security plugin) can be proxied; the pool is bound to SUITECRM_URL.
-      if (request.canonicalPath === null) {
-        done(new ProxyError('BAD_REQUEST', 'the request target must be a path starting with /'));
-        return;
-      }
-      // The caller's credential, chosen here once: every attempt of this request takes its tokens.
-      const credential = request.callerInfo?.credential ?? DEFAULT_CREDENTIAL;
-      const tokens = opts.tokens.source(credential);
-      if (tokens === undefined) {
-        // Only between a reload that removed the credential and a request authenticated before it.
-        done(new ProxyError('TOKEN_UNAVAILABLE', `the SuiteCRM credential ${JSON.stringify(credential)} is no longer configured; send the request again`, { retryAfterSeconds: 1 }));
-        return;
-      }
-      const exchange = newExchange(credential, tokens);
-      request.proxyOutcome = exchange;
-      // Its caller hung up while the body was read: nothing is sent to SuiteCRM.
-      if (isCallerGone(_reply)) {
-        abandonExchange(exchange);
-        return done();
-      }
-      if (opts.api.current() !== undefined) return done();
-      // SuiteCRM's API is not found yet (SuiteCRM was down at start-up): its detection runs with
-      // the token request, whose failure the caller gets; then the base is known, or asked for.
-      exchange.tokenWaited = true;
-      tokens.get('cold').then(() => opts.api.resolve()).then(() => done(), (err: unknown) => done(apiUnavailable(err)));
-    },
+    preHandler: chooseExchange(opts),
     handler(request, reply, _dest, replyOptions) {
       // http-proxy hands every request the same options object; reply-from reads `timeout` from it per call.
       replyOptions.timeout = opts.timeoutMs();

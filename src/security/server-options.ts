@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { Server, ServerResponse } from 'node:http';
 import type { FastifyError, FastifyHttpOptions, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProxyError, type ErrorCode } from '../errors.js';
-import { refusedConnection } from '../proxy/caller-gone.js';
+import { refusedConnection } from './refused-connection.js';
 import type { SecurityConfig } from '../config/security-settings.js';
 
 /** How often Node checks for header/request timeouts: often enough for short timeouts, at most every 5 s. */
