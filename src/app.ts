@@ -15,6 +15,7 @@ import { createLogger } from './logging.js';
 import { installMetrics, ProxyMetrics } from './admin/metrics.js';
 import type { TokenHooks, TokenSources } from './suitecrm-token/token.js';
 import { createTokenManager } from './suitecrm-token/token-manager-factory.js';
+import { loadTokenStore } from './suitecrm-token/store-factory.js';
 import { proxyPlugin } from './proxy/plugin.js';
 import { suitecrmDispatcher } from './proxy/upstream-dispatcher.js';
 import { AppReload } from './reload/app-target.js';
@@ -25,6 +26,7 @@ import { serverOptions } from './security/server-options.js';
 import { installDrainGuard } from './admin/shutdown.js';
 import { upstreamConnections } from './upstream/pools.js';
 import { logTlsWarnings } from './upstream/tls.js';
+import { lazySchemaCompilers } from './schema-compilers.js';
 
 export interface AppOptions {
   /** A ready pino logger (tests pass one that writes to a sink). */
@@ -64,6 +66,7 @@ function createServer(config: Config, logger: Logger): FastifyInstance {
     forceCloseConnections: 'idle',
     // Longer than common client idle timeouts, so the client closes first and never hits a dead socket.
     keepAliveTimeout: 72_000,
+    schemaController: { compilersFactory: lazySchemaCompilers },
     // Header size, header/request timeouts and JSON:API answers to unparseable requests.
     ...serverOptions(config.security),
   });
@@ -108,6 +111,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const upstream = upstreamConnections(config);
 
   const metrics = new ProxyMetrics();
+  if (options.tokenSources === undefined) await loadTokenStore(config);
   // PROXY_WORKERS: a worker gets its tokens from the primary; otherwise this process owns them.
   const owned = options.tokenSources
     ? undefined
