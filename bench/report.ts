@@ -2,7 +2,10 @@
  * The benchmark's results as one JSON document and the same figures as a Markdown report:
  * the table, the ratios, the issue's targets (met or missed, by how much) and the token figures.
  */
+import { hotPathSections } from './report-hot-path.js';
+import type { PacedResult } from './paced.js';
 import type { SoakResult } from './rss-soak.js';
+import type { StartupFigure } from './startup.js';
 import type { TokenFiguresResult } from './token-figures.js';
 import type { Method, WrkResult } from './wrk.js';
 
@@ -12,6 +15,12 @@ export interface Sample extends WrkResult {
   readonly rep: number;
   readonly cpuUsPerRequest: number | undefined;
   readonly rssLoadBytes: number | undefined;
+}
+
+export interface PacedSample extends PacedResult {
+  readonly case: string;
+  readonly method: Method;
+  readonly round: number;
 }
 
 export interface CaseSummary {
@@ -33,10 +42,16 @@ export interface Report {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly machine: { cpus: number; cpuModel: string; node: string; loadAverageBefore: string; loadAverageAfter: string };
-  readonly settings: { seconds: number; reps: number; connections: number; threads: number; wrk: string };
+  readonly settings: {
+    seconds: number; reps: number; connections: number; threads: number; wrk: string;
+    /** The fixed-rate latency phase (hey): requests/s, seconds per run, rounds. */
+    paced: { rate: number; seconds: number; rounds: number };
+  };
   readonly notes: string[];
   readonly summaries: CaseSummary[];
   readonly samples: Sample[];
+  readonly paced: PacedSample[];
+  readonly startup: StartupFigure[];
   /** Token requests during the whole measured load of the main phase (TTL 3600 s). */
   readonly steadyTokenRequests: { during: number; loadSeconds: number };
   readonly tokens: TokenFiguresResult | undefined;
@@ -129,6 +144,7 @@ export function markdownReport(report: Report): string {
     '',
     ...targets(report),
     '',
+    ...hotPathSections(report),
     '## Token requests',
     '',
     ...tokenSection(report),
