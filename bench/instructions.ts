@@ -6,9 +6,10 @@
  * counted: GC and libuv's pool included) with V8 compiling on the main thread
  * (--no-concurrent-recompilation) and is warmed up; then the counters are zeroed, a fixed number
  * of requests is sent (hey, 8 connections) and the counts are dumped. What V8's optimising
- * compiler does meanwhile is left out (callgrind's --toggle-collect): under valgrind it keeps
- * re-optimising for thousands of requests, a start-up cost that a few seconds of real load pays
- * off, and with it the counts of one build varied by a quarter between runs.
+ * compiler did meanwhile (inclusive cost of Runtime_CompileOptimized, from callgrind_annotate)
+ * is subtracted: V8 still re-optimises a function every few thousand requests, and one such
+ * compile costs as much as thousands of requests, so with it the counts of one build varied by
+ * a quarter between runs.
  * Valgrind runs node ~50× slower, so this takes a few minutes per target and method.
  *
  *   node dist/bench/instructions.js [--requests 2000] [--warmup 6000] [--methods GET,POST]
@@ -54,12 +55,25 @@ async function waitForHttp(port: number): Promise<void> {
   throw new Error(`nothing answered on port ${port} under valgrind`);
 }
 
+const number = (text: string | undefined): number => Number((text ?? '').replace(/,/g, ''));
+
+/** A dump's total instructions minus what V8's compilers spent (inclusive), from callgrind_annotate. */
+async function withoutCompiler(file: string): Promise<number> {
+  const total = number(/^(?:summary|totals): (\d+)/m.exec(readFileSync(file, 'utf8'))?.[1]);
+  const annotated = await run('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file]);
+  let compiler = 0;
+  for (const line of annotated.split('\n')) {
+    const match = /^\s*([\d,]+) \([^)]*\)\s+\S*:v8::internal::(Runtime_CompileOptimized|Runtime_CompileLazy|OptimizingCompileDispatcher::CompileTask::RunInternal)\(/.exec(line);
+    if (match) compiler += number(match[1]);
+  }
+  return total - compiler;
+}
+
 async function count(target: Target, method: Method, upstreamPort: number, hey: string, bodyFile: string, work: string): Promise<number> {
   const port = await freePort();
   const out = join(work, `${target.name.replace(/\W/g, '_')}-${method}.callgrind`);
   const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, '--dump-line=no',
-    // Counting from the start, except inside the optimising compiler (a toggle alone would count only there).
-    '--collect-atstart=yes', '--toggle-collect=*Compiler::CompileOptimized*', '--toggle-collect=*Runtime_CompileLazy*', process.execPath, '--no-concurrent-recompilation', ...target.argv(port, upstreamPort)],
+    process.execPath, '--no-concurrent-recompilation', ...target.argv(port, upstreamPort)],
     { stdio: 'ignore', env: { ...process.env, ...target.env(port, upstreamPort) } });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
@@ -72,8 +86,7 @@ async function count(target: Target, method: Method, upstreamPort: number, hey: 
     await run('callgrind_control', ['--dump', String(child.pid)]);
     if (!/\[200\]\s+\d+ responses/.test(summary) && !/\[201\]\s+\d+ responses/.test(summary)) throw new Error(`${target.name} ${method}: not every answer was 2xx:\n${summary}`);
     const dump = readdirSync(work).filter((f) => f.startsWith(`${out.slice(work.length + 1)}.`)).sort().at(-1);
-    const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(work, dump ?? ''), 'utf8'))?.[1];
-    return Number(totals) / Number(args.requests);
+    return (await withoutCompiler(join(work, dump ?? ''))) / Number(args.requests);
   } finally {
     child.kill('SIGKILL');
     await exited;
