@@ -2,7 +2,7 @@
  * buildApp(config): the whole proxy as a Fastify instance, without a process around it,
  * so tests build it directly and main.ts only reads the environment and listens.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { adminPlugin, ADMIN_PREFIX } from './admin/probes.js';
 import type { Config } from './config/load.js';
@@ -11,7 +11,7 @@ import { localOAuthPlugin, sendRendered } from './local-oauth/plugin.js';
 import { localLoginMetrics } from './local-oauth/login-metrics.js';
 import { isOAuthError, renderOAuthError } from './local-oauth/responses.js';
 import { setupLocalOAuth } from './local-oauth/setup.js';
-import { createLogger } from './logging.js';
+import { createLogger, lazyRequestLogger } from './logging.js';
 import { installMetrics, ProxyMetrics } from './admin/metrics.js';
 import type { TokenHooks, TokenSources } from './suitecrm-token/token.js';
 import { createTokenManager } from './suitecrm-token/token-manager-factory.js';
@@ -60,6 +60,8 @@ function createServer(config: Config, logger: Logger): FastifyInstance {
     loggerInstance: logger as FastifyBaseLogger,
     // One request line of our own (logRequest) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log becomes a pino child only if the request logs more than its request line.
+    childLoggerFactory: lazyRequestLogger as unknown as FastifyServerOptions['childLoggerFactory'],
     // Requests arriving during the drain get our own JSON:API 503 (installDrainGuard) instead.
     return503OnClosing: false,
     exposeHeadRoutes: false,
@@ -90,7 +92,9 @@ function answerError(err: FastifyError, request: FastifyRequest, reply: FastifyR
 function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
   if (request.url.startsWith(ADMIN_PREFIX)) return done();
   const outcome = request.proxyOutcome;
-  request.log.info({
+  // Through the app's logger with the reqId, not request.log: that would make the request's child logger.
+  request.server.log.info({
+    reqId: request.id,
     method: request.method,
     path: request.url.split('?', 1)[0],
     caller: request.caller,
