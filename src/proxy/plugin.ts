@@ -57,6 +57,18 @@ function sendAnswer(reply: FastifyReply, body: UpstreamBody): void {
 /** reply-from needs some Content-Type with a body it is given; a caller's missing one stays missing (headers.ts). */
 const FALLBACK_CONTENT_TYPE = 'application/octet-stream';
 
+/**
+ * The shared options plus this request's buffered body, as an object that inherits the rest:
+ * `{ ...options, body, contentType }` takes V8 (Node 20) a slow path of about 3 µs per request,
+ * an eighth of the proxy's whole cost over bare on POST (bench/README.md); this about 0.05 µs.
+ */
+function withBody<T extends object>(options: T, body: Buffer, contentType: string): T & { body: Buffer; contentType: string } {
+  const own = Object.create(options) as T & { body: Buffer; contentType: string };
+  own.body = body;
+  own.contentType = contentType;
+  return own;
+}
+
 export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Promise<void> {
   registerPassThroughBodies(app, opts.replayBodyLimitBytes);
   app.decorateRequest('proxyOutcome', null);
@@ -89,9 +101,7 @@ export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions
       // http-proxy hands every request the same options object; reply-from reads `timeout` from it per call.
       replyOptions.timeout = opts.timeoutMs();
       const body = request.body as ProxyBody;
-      return reply.from(dest, Buffer.isBuffer(body)
-        ? { ...replyOptions, body, contentType: request.headers['content-type'] ?? FALLBACK_CONTENT_TYPE }
-        : replyOptions);
+      return reply.from(dest, Buffer.isBuffer(body) ? withBody(replyOptions, body, request.headers['content-type'] ?? FALLBACK_CONTENT_TYPE) : replyOptions);
     },
     replyOptions: {
       retryDelay: () => null,
