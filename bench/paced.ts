@@ -7,7 +7,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { percentile } from './stats.js';
+import { binnedPercentile } from './stats.js';
 import { GET_PATH, POST_PATH, postBody, type Method } from './wrk.js';
 
 export interface PacedResult {
@@ -44,6 +44,9 @@ export function writePostBody(dir: string): string {
   return file;
 }
 
+/** hey writes latencies in seconds with 4 decimals. */
+const HEY_STEP_MS = 0.1;
+
 /** hey's CSV: response-time (s), DNS+dialup, DNS, request-write, response-delay, response-read, status-code, offset. */
 function parseCsv(csv: string, seconds: number): PacedResult {
   const latencies: number[] = [];
@@ -53,10 +56,11 @@ function parseCsv(csv: string, seconds: number): PacedResult {
     if (fields.length < 8) continue;
     const status = Number(fields[6]);
     if (!(status >= 200 && status < 300)) errors += 1;
-    latencies.push(Number(fields[0]) * 1000);
+    // Rounded back to the 0.1 ms steps hey wrote, so equal values compare equal.
+    latencies.push(Math.round(Number(fields[0]) * 10_000) / 10);
   }
   latencies.sort((a, b) => a - b);
-  return { requests: latencies.length, seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), errors };
+  return { requests: latencies.length, seconds, p50Ms: binnedPercentile(latencies, 50, HEY_STEP_MS), p99Ms: binnedPercentile(latencies, 99, HEY_STEP_MS), errors };
 }
 
 export function runPaced(o: PacedOptions): Promise<PacedResult> {

@@ -41,7 +41,7 @@ function pacedSection(report: Report): string[] {
   if (summaries.length === 0) return ['Not measured (hey missing, or --paced-rounds 0).'];
   const p = report.settings.paced;
   const lines = [
-    `hey, 5 workers paced to ${p.rate} requests/s in total, ${p.rounds} rounds × ${p.seconds} s per case and method, alternated; the median of the rounds' percentiles.`,
+    `hey, 5 workers paced to ${p.rate} requests/s in total, ${p.rounds} rounds × ${p.seconds} s per case and method, alternated; the median of the rounds' percentiles, each interpolated within hey's 0.1 ms steps.`,
     '',
     '| case | method | p50 ms | p99 ms | p50 − bare ms | p99 − bare ms | requests | errors |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
