@@ -87,14 +87,14 @@ async function main(): Promise<void> {
       { name: 'local token, PROXY_WORKERS=2', service: workers, authorization: await localToken(workers.port) },
     ];
     console.log(`bench local sessions: ${reps} x ${seconds}s GET per case, ${connections} connections; load ${loadAverage()}`);
-    for (const c of cases) await runWrk({ wrk, port: c.service.port, method: 'GET', script: scripts.GET, seconds: 2, connections, threads: 1, authorization: c.authorization });
+    for (const c of cases) await runWrk({ wrk, port: c.service.port, method: 'GET', script: scripts.GET, seconds: 2, connections, threads: 1, header: `Authorization: ${c.authorization}` });
     const rows = new Map<string, Array<{ rps: number; cpu: number; redisPerRequest?: number }>>();
     for (let rep = 1; rep <= reps; rep++) {
       for (const c of cases) {
         const pids = processTree(c.service.pid);
         const cpuBefore = cpuMicros(pids);
         const commandsBefore = c.redis ? await commandsProcessed(c.redis) : 0;
-        const result = await runWrk({ wrk, port: c.service.port, method: 'GET', script: scripts.GET, seconds, connections, threads: 1, authorization: c.authorization });
+        const result = await runWrk({ wrk, port: c.service.port, method: 'GET', script: scripts.GET, seconds, connections, threads: 1, header: `Authorization: ${c.authorization}` });
         if (result.errors > 0) throw new Error(`${c.name}: ${result.errors} errors`);
         const cpu = (cpuMicros(processTree(c.service.pid)) - cpuBefore) / result.requests;
         // Minus the INFO command itself.

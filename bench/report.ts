@@ -2,7 +2,10 @@
  * The benchmark's results as one JSON document and the same figures as a Markdown report:
  * the table, the ratios, the issue's targets (met or missed, by how much) and the token figures.
  */
+import { hotPathSections } from './report-hot-path.js';
+import type { PacedResult } from './paced.js';
 import type { SoakResult } from './rss-soak.js';
+import type { StartupFigure } from './startup.js';
 import type { TokenFiguresResult } from './token-figures.js';
 import type { Method, WrkResult } from './wrk.js';
 
@@ -12,6 +15,12 @@ export interface Sample extends WrkResult {
   readonly rep: number;
   readonly cpuUsPerRequest: number | undefined;
   readonly rssLoadBytes: number | undefined;
+}
+
+export interface PacedSample extends PacedResult {
+  readonly case: string;
+  readonly method: Method;
+  readonly round: number;
 }
 
 export interface CaseSummary {
@@ -33,10 +42,16 @@ export interface Report {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly machine: { cpus: number; cpuModel: string; node: string; loadAverageBefore: string; loadAverageAfter: string };
-  readonly settings: { seconds: number; reps: number; connections: number; threads: number; wrk: string };
+  readonly settings: {
+    seconds: number; reps: number; connections: number; threads: number; wrk: string;
+    /** The fixed-rate latency phase (hey): requests/s, seconds per run, rounds. */
+    paced: { rate: number; seconds: number; rounds: number };
+  };
   readonly notes: string[];
   readonly summaries: CaseSummary[];
   readonly samples: Sample[];
+  readonly paced: PacedSample[];
+  readonly startup: StartupFigure[];
   /** Token requests during the whole measured load of the main phase (TTL 3600 s). */
   readonly steadyTokenRequests: { during: number; loadSeconds: number };
   readonly tokens: TokenFiguresResult | undefined;
@@ -93,25 +108,6 @@ function targets(report: Report): string[] {
   return lines;
 }
 
-/** Issue 19: what counting a caller's rateLimit in Redis costs a replica, against one in-memory proxy. */
-function sharedLimitSection(report: Report): string[] {
-  const row = (m: Method): string | undefined => {
-    const memory = find(report, 'keyed', m);
-    const redis = find(report, 'keyed-redis', m);
-    if (memory?.cpuUsPerRequest === undefined || redis?.cpuUsPerRequest === undefined) return undefined;
-    return `| ${m} | ${memory.cpuUsPerRequest.toFixed(1)} | ${redis.cpuUsPerRequest.toFixed(1)} | ${(redis.cpuUsPerRequest / memory.cpuUsPerRequest).toFixed(2)} | ${memory.rps.toFixed(0)} / ${redis.rps.toFixed(0)} |`;
-  };
-  const rows = (['GET', 'POST'] as const).map(row).filter((r): r is string => r !== undefined);
-  if (rows.length === 0) return ['Not measured (the keyed and keyed-redis cases did not both run).'];
-  return [
-    'A keyed caller with a rateLimit far above the load: on one in-memory proxy, and on one replica of a Redis fleet of two (each request takes from the caller\'s bucket in Redis; Redis\'s own CPU not included).',
-    '',
-    '| method | in-memory CPU µs/req | Redis fleet replica CPU µs/req | × in-memory | req/s in-memory / Redis |',
-    '| --- | ---: | ---: | ---: | ---: |',
-    ...rows,
-  ];
-}
-
 function tokenSection(report: Report): string[] {
   const lines = [
     `Main phase (expires_in 3600 s): ${report.steadyTokenRequests.during} token requests during ${report.steadyTokenRequests.loadSeconds.toFixed(0)} s of measured load, after the first token of each proxy.`,
@@ -148,10 +144,7 @@ export function markdownReport(report: Report): string {
     '',
     ...targets(report),
     '',
-    '## Shared rate limit (issue 19)',
-    '',
-    ...sharedLimitSection(report),
-    '',
+    ...hotPathSections(report),
     '## Token requests',
     '',
     ...tokenSection(report),

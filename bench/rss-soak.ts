@@ -5,6 +5,7 @@
  */
 import { processTree, rssBytes } from './procfs.js';
 import { runWrk, type Method } from './wrk.js';
+import { median } from './stats.js';
 
 export interface SoakResult {
   readonly minutes: number;
@@ -29,11 +30,6 @@ export interface SoakOptions {
 }
 
 const CHUNK_SECONDS = 30;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-}
 
 export async function soak(o: SoakOptions): Promise<SoakResult> {
   const minutes = Math.max(2, Math.round(o.minutes));

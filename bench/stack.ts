@@ -10,11 +10,17 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const STATIC_AUTHORIZATION = 'Bearer bench-static-token';
 const BENCH_CLIENT = { SUITECRM_CLIENT_ID: 'bench-client', SUITECRM_CLIENT_SECRET: 'bench-secret' };
 
-/** `extraEnv`: settings beyond the defaults (a case's callers, its token store). */
+export const MAIN_JS = join(ROOT, 'dist', 'src', 'main.js');
+
+/** The proxy's environment: default settings, the bench's SuiteCRM client, `extra` on top. */
+export function proxyEnv(upstreamPort: number, port: number, workers: number, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...BENCH_CLIENT, SUITECRM_URL: `http://127.0.0.1:${upstreamPort}`, PROXY_PORT: String(port), PROXY_WORKERS: String(workers), ...extra };
+}
+
 export async function startProxy(upstreamPort: number, logDir: string, workers: number, name = workers > 1 ? `proxy-${workers}w` : 'proxy',
-  main = join(ROOT, 'dist', 'src', 'main.js'), extraEnv: Record<string, string> = {}): Promise<Service> {
+  main = MAIN_JS, extra: Record<string, string> = {}): Promise<Service> {
   const port = await freePort();
-  const env = { ...BENCH_CLIENT, SUITECRM_URL: `http://127.0.0.1:${upstreamPort}`, PROXY_PORT: String(port), PROXY_WORKERS: String(workers), ...extraEnv };
+  const env = proxyEnv(upstreamPort, port, workers, extra);
   return startService(name, process.execPath, [main], port, logDir, env);
 }
 

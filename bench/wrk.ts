@@ -63,14 +63,14 @@ export interface WrkOptions {
   readonly seconds: number;
   readonly connections: number;
   readonly threads: number;
-  /** Only for the direct case: the proxies add their own. */
-  readonly authorization?: string;
+  /** One request header (`Name: value`): the direct case's token (the proxies add their own), a keyed caller's key. */
+  readonly header?: string;
 }
 
 export function runWrk(o: WrkOptions): Promise<WrkResult> {
   const path = o.method === 'GET' ? GET_PATH : POST_PATH;
   const args = ['-t', String(o.threads), '-c', String(o.connections), '-d', `${o.seconds}s`, '--timeout', '5s', '-s', o.script];
-  if (o.authorization) args.push('-H', `Authorization: ${o.authorization}`);
+  if (o.header) args.push('-H', o.header);
   args.push(`http://127.0.0.1:${o.port}${path}`);
   return new Promise((resolve, reject) => {
     execFile(o.wrk, args, { encoding: 'utf8', timeout: (o.seconds + 30) * 1000 }, (err, stdout) => {

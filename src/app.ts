@@ -2,7 +2,7 @@
  * buildApp(config): the whole proxy as a Fastify instance, without a process around it,
  * so tests build it directly and main.ts only reads the environment and listens.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { adminPlugin, ADMIN_PREFIX } from './admin/probes.js';
@@ -12,10 +12,11 @@ import { localOAuthPlugin, sendRendered } from './local-oauth/plugin.js';
 import { localLoginMetrics } from './local-oauth/login-metrics.js';
 import { isOAuthError, renderOAuthError } from './local-oauth/responses.js';
 import { setupLocalOAuth } from './local-oauth/setup.js';
-import { createLogger } from './logging.js';
+import { createLogger, lazyRequestLogger } from './logging.js';
 import { installMetrics, ProxyMetrics, type MetricsExposition } from './admin/metrics.js';
 import type { TokenHooks, TokenSources } from './suitecrm-token/token.js';
 import { createTokenManager } from './suitecrm-token/token-manager-factory.js';
+import { loadTokenStore } from './suitecrm-token/store-factory.js';
 import { firstEnd, isCallerGone, watchCallerGone } from './proxy/caller-gone.js';
 import { proxyPlugin } from './proxy/plugin.js';
 import { suitecrmDispatcher } from './proxy/upstream-dispatcher.js';
@@ -30,6 +31,7 @@ import { upstreamConnections, type UpstreamConnections } from './upstream/pools.
 import { closeHome, homeStatus, PROCESS_HOME, redisHomeFor, type StateHome } from './shared-state/state-home.js';
 import { countersFor } from './shared-state/counters-home.js';
 import { logTlsWarnings } from './upstream/tls.js';
+import { lazySchemaCompilers } from './schema-compilers.js';
 
 export interface AppOptions {
   /** A ready pino logger (tests pass one that writes to a sink). */
@@ -77,12 +79,15 @@ function createServer(config: Config, logger: Logger): FastifyInstance {
     loggerInstance: logger as FastifyBaseLogger,
     // One request line of our own (logRequest) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log becomes a pino child only if the request logs more than its request line.
+    childLoggerFactory: lazyRequestLogger as unknown as FastifyServerOptions['childLoggerFactory'],
     // Requests arriving during the drain get our own JSON:API 503 (installDrainGuard) instead.
     return503OnClosing: false,
     exposeHeadRoutes: false,
     forceCloseConnections: 'idle',
     // Longer than common client idle timeouts, so the client closes first and never hits a dead socket.
     keepAliveTimeout: 72_000,
+    schemaController: { compilersFactory: lazySchemaCompilers },
     // Header size, header/request timeouts and JSON:API answers to unparseable requests.
     ...serverOptions(config.security),
   });
@@ -108,7 +113,9 @@ function answerError(err: FastifyError, request: FastifyRequest, reply: FastifyR
 function logRequest(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
   if (request.url.startsWith(ADMIN_PREFIX) || !firstEnd(reply)) return done();
   const outcome = request.proxyOutcome;
-  request.log.info({
+  // Through the app's logger with the reqId, not request.log: that would make the request's child logger.
+  request.server.log.info({
+    reqId: request.id,
     method: request.method,
     // The canonical path (what the rules decided on); as sent when the target was refused before it had one.
     path: request.canonicalPath?.path ?? request.url.split('?', 1)[0],
@@ -149,6 +156,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.decorate<StateHome>('stateHome', stateHome);
 
   const metrics = new ProxyMetrics();
+  if (options.tokenSources === undefined) await loadTokenStore(config);
   // PROXY_WORKERS: a worker gets the API base and its tokens from the primary; otherwise this process finds and owns them.
   const api = options.apiBase ?? ownApiBase(config, upstream, logger);
   const owned = options.tokenSources

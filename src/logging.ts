@@ -68,3 +68,49 @@ export function logDestination(): DestinationStream {
 export function createLogger(level: string): Logger {
   return pino(loggerOptions(level), logDestination());
 }
+
+type Bindings = Record<string, unknown>;
+type LogArgs = [obj: unknown, msg?: string, ...args: unknown[]];
+
+/**
+ * What Fastify gives each request as `request.log`: pino's child for the request's reqId, made the
+ * first time the request logs something. pino's child() costs about a microsecond per request
+ * (bench/README.md), and most requests log nothing but their request line, which app.ts writes
+ * through the app's logger with the reqId itself.
+ */
+class LazyRequestLogger {
+  #child: Logger | undefined;
+
+  constructor(private readonly parent: Logger, private readonly bindings: Bindings, private readonly options: object) {}
+
+  private get logger(): Logger {
+    return (this.#child ??= this.parent.child(this.bindings, this.options));
+  }
+
+  get level(): string {
+    return this.#child?.level ?? this.parent.level;
+  }
+
+  set level(level: string) {
+    this.logger.level = level;
+  }
+
+  fatal(...args: LogArgs): void { this.logger.fatal(...(args as [unknown])); }
+  error(...args: LogArgs): void { this.logger.error(...(args as [unknown])); }
+  warn(...args: LogArgs): void { this.logger.warn(...(args as [unknown])); }
+  info(...args: LogArgs): void { this.logger.info(...(args as [unknown])); }
+  debug(...args: LogArgs): void { this.logger.debug(...(args as [unknown])); }
+  trace(...args: LogArgs): void { this.logger.trace(...(args as [unknown])); }
+  silent(): void {
+    // Never logs.
+  }
+
+  child(bindings: Bindings, options?: object): Logger {
+    return this.logger.child(bindings, options);
+  }
+}
+
+/** Fastify's `childLoggerFactory`: a request's logger that becomes a pino child only when used. */
+export function lazyRequestLogger(logger: Logger, bindings: Bindings, options: object): Logger {
+  return new LazyRequestLogger(logger, bindings, options) as unknown as Logger;
+}

@@ -8,7 +8,6 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { runCli } from './cli/arguments.js';
-import { startPrimary } from './cluster/primary.js';
 import { ConfigError, type FileReader } from './config/load.js';
 import { startReloading } from './reload/process.js';
 import type { Reloader } from './reload/reloader.js';
@@ -37,12 +36,15 @@ async function main(): Promise<void> {
     await runPrimary(source, snapshot);
     return;
   }
-  // Loaded here, not at the top: a PROXY_WORKERS primary serves no HTTP and stays small without them.
-  const [{ buildApp }, { workerAppOptions }, { followPrimary }] = await Promise.all([import('./app.js'), import('./cluster/worker.js'), import('./cluster/config-sync.js')]);
-  const app = await buildApp(config, workerAppOptions(config));
+  const isWorker = cluster.isWorker;
+  // Loaded here, not at the top: a PROXY_WORKERS primary serves no HTTP and stays small without
+  // them, and a single process never loads src/cluster/ (node:cluster itself is loaded by any
+  // listening server: node:net asks it who owns the port).
+  const [{ buildApp }, workerSide] = await Promise.all([import('./app.js'), isWorker ? workerModules() : undefined]);
+  const app = await buildApp(config, workerSide?.workerAppOptions(config));
   let reloader: Reloader;
-  if (cluster.isWorker) {
-    reloader = followPrimary(snapshot, app.reload.app, app.log);
+  if (workerSide !== undefined) {
+    reloader = workerSide.followPrimary(snapshot, app.reload.app, app.log);
   } else {
     const reloading = startReloading({
       source, initial: snapshot, readFile: readText, logger: app.log,
@@ -58,10 +60,10 @@ async function main(): Promise<void> {
     get timeoutMs() { return reloader.config.shutdownTimeoutMs; },
     inFlight: () => app.metrics.requestsInFlight,
     // A worker gets the terminal's signal and its primary's SIGTERM: only the primary forces.
-    forceOnSecondSignal: !cluster.isWorker,
+    forceOnSecondSignal: !isWorker,
   });
   // A worker whose primary is gone has no token source left: finish in-flight requests and exit.
-  if (cluster.isWorker) process.once('disconnect', () => drain('disconnect'));
+  if (isWorker) process.once('disconnect', () => drain('disconnect'));
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
@@ -71,8 +73,15 @@ async function main(): Promise<void> {
   }
 }
 
+async function workerModules(): Promise<typeof import('./cluster/worker.js') & typeof import('./cluster/config-sync.js')> {
+  const [worker, configSync] = await Promise.all([import('./cluster/worker.js'), import('./cluster/config-sync.js')]);
+  return { ...worker, ...configSync };
+}
+
 /** PROXY_WORKERS > 1: this process forks the workers and owns the token; it serves no HTTP. */
 async function runPrimary(source: ConfigSource, snapshot: ConfigSnapshot): Promise<void> {
+  const [{ startPrimary }, { loadTokenStore }] = await Promise.all([import('./cluster/primary.js'), import('./suitecrm-token/store-factory.js')]);
+  await loadTokenStore(snapshot.config);
   const primary = await startPrimary(snapshot.config);
   const reloading = startReloading({
     source, initial: snapshot, readFile: readText, logger: primary.logger,

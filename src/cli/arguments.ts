@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { checkConfig } from './check-config.js';
 import { renderHelp } from '../config/docs.js';
 import { CONFIG_FILE_SETTING, overlayEnv, readConfigFile } from '../config/file.js';
 import { ConfigError, type Env, type FileReader } from '../config/load.js';
@@ -86,6 +85,8 @@ export async function runCli(argv: readonly string[], env: Env, io: CliIO = proc
   }
   const merged = overlayEnv(fileValues, env);
   if (checking) {
+    // Only --check-config needs it: a proxy that starts never loads it.
+    const { checkConfig } = await import('./check-config.js');
     const exitCode = await checkConfig(
       { env, fileValues, configPath, merged, readFile: io.readFile },
       (line) => io.stdout(`${line}\n`),

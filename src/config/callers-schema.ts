@@ -8,7 +8,6 @@
  * releases read are renamed to it first (SNAKE_CASE_ALIASES), so existing files keep working;
  * giving both spellings of one field is an error.
  */
-import type { ErrorObject } from 'ajv';
 import { NAME_PATTERN as CREDENTIAL_NAME_PATTERN, NAME_RULE } from './names.js';
 import { compileSchema, filePath, isObject, rule, schemaMessage, Type } from './json-schema.js';
 
@@ -106,6 +105,7 @@ function withCamelCase(at: string, entry: Record<string, unknown>): Record<strin
 export function validateCallerEntry(at: string, entry: unknown): CallerEntry {
   if (!isObject(entry)) throw new InvalidClientsError(`${at} must be an object`);
   const normalised = withCamelCase(at, entry);
-  if (!validateEntry(normalised)) throw new InvalidClientsError(schemaMessage(CallerEntry, at, validateEntry.errors?.[0] as ErrorObject));
+  const error = validateEntry(normalised);
+  if (error !== undefined) throw new InvalidClientsError(schemaMessage(CallerEntry, at, error));
   return normalised as CallerEntry;
 }

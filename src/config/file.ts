@@ -3,8 +3,8 @@
  * same settings under their environment names. The file only supplies raw strings; load.ts
  * validates them exactly as it validates environment variables, so both give the same errors.
  */
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import { ConfigError, type Env, type FileReader } from './load.js';
 import { SETTINGS, type SettingSpec } from './settings.js';
 // Settings whose value is JSON may be written as YAML/JSON structures (PROXY_CLIENTS as a list of
@@ -12,6 +12,17 @@ import { SETTINGS, type SettingSpec } from './settings.js';
 import { anchorFilePathsInText, JSON_SETTINGS } from './file-paths.js';
 
 export const CONFIG_FILE_SETTING = 'CONFIG_FILE';
+
+/**
+ * The YAML parser, loaded the first time a config file is read: most proxies are configured by
+ * their environment alone and never need it. A synchronous require (yaml is CommonJS) because
+ * the configuration, at start-up and on every reload, is read synchronously.
+ */
+let yaml: typeof import('yaml') | undefined;
+const requireHere = createRequire(import.meta.url);
+function yamlParser(): typeof import('yaml') {
+  return (yaml ??= requireHere('yaml') as typeof import('yaml'));
+}
 
 const FILE_SUFFIX = '_FILE';
 
@@ -62,7 +73,7 @@ export function readConfigFile(path: string, readFile: FileReader): Record<strin
     throw new ConfigError(CONFIG_FILE_SETTING, `cannot read config file ${path} (${reason})`);
   }
   // JSON is a subset of YAML 1.2, so one parser serves both formats with the same messages.
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = yamlParser().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const firstError = doc.errors[0];
   if (firstError) {
     const where = firstError.linePos?.[0] ? ` line ${firstError.linePos[0].line}` : '';

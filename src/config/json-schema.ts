@@ -4,10 +4,12 @@
  * names the entry, the field path and the rule it breaks (never the value: it may be a secret).
  *
  * Written out rather than taken from TypeBox: importing TypeBox costs the process about 14 MiB of
- * memory (measured with process.memoryUsage), for what is a dozen lines of plain objects; Ajv
- * itself is already loaded by Fastify.
+ * memory (measured with process.memoryUsage), for what is a dozen lines of plain objects.
+ * Ajv is loaded, and each schema compiled, the first time a value is validated: a proxy
+ * without PROXY_CLIENTS or SUITECRM_CREDENTIALS never loads it (bench/README.md, start-up).
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 
 export interface Schema {
   readonly [keyword: string]: unknown;
@@ -33,11 +35,29 @@ export const Type = {
 export const rule = (text: string): { 'x-rule': string } => ({ 'x-rule': text });
 export const filePath = (): Schema => Type.String({ minLength: 1, ...rule('must be a file path') });
 
-// No meta-schemas: the schemas are ours and fixed (their tests would catch a malformed one), and they cost memory.
-const ajv = new Ajv({ allErrors: false, strict: false, meta: false, validateSchema: false });
+let ajv: Ajv | undefined;
+const requireHere = createRequire(import.meta.url);
 
-export function compileSchema(schema: Schema): ValidateFunction {
-  return ajv.compile(schema);
+/** Synchronous (Ajv is CommonJS): the configuration, at start-up and on reloads, is read synchronously. */
+function sharedAjv(): Ajv {
+  if (ajv === undefined) {
+    const { Ajv: AjvClass } = requireHere('ajv') as typeof import('ajv');
+    // No meta-schemas: the schemas are ours and fixed (their tests would catch a malformed one), and they cost memory.
+    ajv = new AjvClass({ allErrors: false, strict: false, meta: false, validateSchema: false });
+  }
+  return ajv;
+}
+
+/** Stands in for the error Ajv always gives with a failed validation. */
+const UNNAMED_ERROR: ErrorObject = { keyword: '', instancePath: '', schemaPath: '', params: {}, message: 'is not valid' };
+
+/** A validator for `schema`, compiled on first use: it returns Ajv's first error, or undefined when `value` is valid. */
+export function compileSchema(schema: Schema): (value: unknown) => ErrorObject | undefined {
+  let validate: ValidateFunction | undefined;
+  return (value) => {
+    validate ??= sharedAjv().compile(schema);
+    return validate(value) ? undefined : (validate.errors?.[0] ?? UNNAMED_ERROR);
+  };
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

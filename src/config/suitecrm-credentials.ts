@@ -5,7 +5,6 @@
  * requests go out with the token of exactly one of them. Messages name the credential and the
  * field, never a value.
  */
-import type { ErrorObject } from 'ajv';
 import { compileSchema, filePath, isObject, parseSecretJson, rule, schemaMessage, Type } from './json-schema.js';
 import { SettingError } from './callers-schema.js';
 import { NAME_PATTERN, NAME_RULE } from './names.js';
@@ -78,7 +77,8 @@ function secret(where: string, entry: CredentialEntry, plain: 'clientSecret' | '
 function parseCredential(name: string, raw: unknown, readFile: FileReader): SuiteCrmCredential {
   const where = `credential ${JSON.stringify(name)}`;
   if (!isObject(raw)) throw invalid(`${where} must be an object`);
-  if (!validateEntry(raw)) throw invalid(schemaMessage(CredentialEntry, where, validateEntry.errors?.[0] as ErrorObject));
+  const error = validateEntry(raw);
+  if (error !== undefined) throw invalid(schemaMessage(CredentialEntry, where, error));
   const entry = raw as unknown as CredentialEntry;
   const grantType = entry.grantType ?? 'client_credentials';
   const clientSecret = secret(where, entry, 'clientSecret', readFile);

@@ -23,9 +23,16 @@ const DROPPED_RESPONSE_HEADERS = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade',
 ]);
 
+/** `keep-alive` or `close` alone, what nearly every Connection header says: it names no other header. */
+function isPlainConnectionOption(value: string | string[]): boolean {
+  if (typeof value !== 'string' || value.length > 10) return false;
+  const lower = value.toLowerCase();
+  return lower === 'keep-alive' || lower === 'close';
+}
+
 /** Headers named in a Connection header are hop-by-hop too (RFC 9110 §7.6.1). */
 function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  if (value === undefined || isPlainConnectionOption(value)) return undefined;
   const names = (Array.isArray(value) ? value.join(',') : value).split(',');
   const set = new Set<string>();
   for (const name of names) {

@@ -185,6 +185,9 @@ function checkRequest(rules: SecurityRules, request: FastifyRequest, reply: Fast
 function guardedPayload(request: FastifyRequest, reply: FastifyReply, payload: RequestPayload, replayBodyLimitBytes: number, bodyLimit: (caller: Caller) => number): RequestPayload {
   const caller = request.callerInfo;
   if (caller === null) return payload;
+  // Without Content-Length or Transfer-Encoding an HTTP/1.1 request has no body (RFC 9112 §6.3):
+  // nothing to count, and a guard stream per bodiless GET would cost more than its checks.
+  if (request.headers['content-length'] === undefined && request.headers['transfer-encoding'] === undefined) return payload;
   const declared = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length']);
   // A declared length was checked against the limit in onRequest, and Node enforces it exactly.
   const limit = declared === undefined ? bodyLimit(caller) : Infinity;

@@ -61,6 +61,9 @@ test('_METHOD overrides are found in form, multipart and JSON bodies the way PHP
   assert.equal(json, 'json');
   assert.ok(bodyOverridesMethod(json, Buffer.from('{"data":{},"_METHOD":"DELETE"}')));
   assert.ok(bodyOverridesMethod(json, Buffer.from('{"\\u005fMETHOD":"DELETE"}')));
+  // Every letter escaped: no "METHOD" in the text, still the member SuiteCRM would read.
+  assert.ok(bodyOverridesMethod(json, Buffer.from('{"\\u005f\\u004d\\u0045\\u0054\\u0048\\u004f\\u0044":"DELETE"}')));
+  assert.ok(!bodyOverridesMethod(json, Buffer.from('{"data":{"type":"Accounts","attributes":{"name":"x"}}}')));
   assert.ok(!bodyOverridesMethod(json, Buffer.from('{"data":{"_METHOD":"nested is not read"}}')));
   assert.ok(!bodyOverridesMethod(json, Buffer.from('not json')));
   const multipart = overrideBodyKind('multipart/form-data; boundary=XX');

@@ -22,8 +22,9 @@ export interface ProxyProcess {
   waitForEvent(event: string, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
-export async function startProxyProcess(env: Record<string, string>): Promise<ProxyProcess> {
-  const child = spawn(process.execPath, [MAIN_JS], {
+/** `nodeArgs` go before the script (e.g. `--import` a probe). */
+export async function startProxyProcess(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<ProxyProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, MAIN_JS], {
     env: { PATH: process.env.PATH ?? '', PROXY_HOST: '127.0.0.1', PROXY_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
