@@ -151,9 +151,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   logTlsWarnings(config, logger);
   const upstream = upstreamConnections(config);
 
+  // A worker's home is its primary; otherwise Redis (opened and closed by this app) or this process.
   const ownHome = options.stateHome === undefined ? await redisHomeFor(config, logger) : undefined;
   const stateHome = options.stateHome ?? ownHome ?? PROCESS_HOME;
-  app.decorate<StateHome>('stateHome', stateHome);
 
   const metrics = new ProxyMetrics();
   if (options.tokenSources === undefined) await loadTokenStore(config);
@@ -163,9 +163,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ? undefined
     : new CredentialSet(config, (credential) => createTokenManager(credential, logger, { api, now: options.now, hooks: metrics.tokenHooks(credential.current.name, options.tokenHooks), home: stateHome }));
   const tokens: TokenSources = options.tokenSources ?? (owned as CredentialSet);
-  app.decorate('tokens', tokens);
+  app.decorate<StateHome>('stateHome', stateHome).decorate('tokens', tokens).decorate('metrics', metrics);
   metrics.watchTokens(tokens);
-  app.decorate('metrics', metrics);
   const isAccepting = installDrainGuard(app);
   installMetrics(app, metrics, options.metricsExposition?.(metrics.registry));
   watchCallerGone(app, isAdminUrl, endWithoutAnswer(metrics));

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import type { Token } from '../../src/suitecrm-token/grant.js';
 import { RedisHome } from '../../src/shared-state/redis-home.js';
 import { RedisTokenStore, type RedisTokenStoreOptions } from '../../src/suitecrm-token/shared/redis-store.js';
-import { keyId } from '../../src/suitecrm-token/shared/token-crypto.js';
+import { keyId } from '../../src/shared-state/key-id.js';
 import { isTokenStoreUnavailable } from '../../src/suitecrm-token/token-store.js';
 import { adminClient, freePort, needRedis, startRedis, type RedisServer } from '../support/redis-server.js';
 import { until } from '../support/wait.js';

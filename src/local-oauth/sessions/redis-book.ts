@@ -15,7 +15,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisHome } from '../../shared-state/redis-home.js';
-import { keyId } from '../../suitecrm-token/shared/token-crypto.js';
+import { keyId } from '../../shared-state/key-id.js';
 import { MemorySessionBook } from './memory-book.js';
 import { defineSessionCommands } from './redis-commands.js';
 import { sessionFields, sessionFromHash } from './redis-record.js';

@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { TokenRequestError, type Token } from '../grant.js';
 import type { RedisHome } from '../../shared-state/redis-home.js';
 import { defineTokenCommands } from './token-commands.js';
-import { keyId } from './token-crypto.js';
+import { keyId } from '../../shared-state/key-id.js';
 import { decodeToken, encodeToken, type RecordClocks } from './token-record.js';
 import { TokenStoreUnavailableError, type GrantFunction, type StoredToken, type TokenStore } from '../token-store.js';
 

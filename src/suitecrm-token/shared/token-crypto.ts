@@ -4,21 +4,13 @@
  * generation), so a value copied into another slot or replayed under a newer generation fails
  * to open instead of being served.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 const ALGORITHM = 'aes-256-gcm';
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 /** Format marker, so a later key or algorithm change can tell old values apart. */
 const VERSION = 'v1';
-
-/**
- * A short public fingerprint of the key (HMAC, so it reveals nothing about the key). The store
- * puts it into its Redis key names: replicas with different keys never touch each other's record.
- */
-export function keyId(key: Buffer): string {
-  return createHmac('sha256', key).update('suitecrm-auth-proxy token store key id').digest('hex').slice(0, 16);
-}
 
 export function seal(key: Buffer, plaintext: string, slot: string): string {
   const nonce = randomBytes(NONCE_BYTES);
