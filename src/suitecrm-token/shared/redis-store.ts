@@ -97,8 +97,9 @@ export class RedisTokenStore implements TokenStore {
       this.home.subscribe(this.keys.channel, (message) => this.announce(message)),
     );
     // The home may have connected (or failed) before this credential was added (a reload).
-    if (this.home.usable()) connected();
-    else if (this.home.status().reason !== undefined && this.home.status().since !== undefined) this.markDown(this.home.status().reason ?? 'error');
+    const status = this.home.status();
+    if (status.connected) connected();
+    else if (status.reason !== undefined && status.since !== undefined) this.markDown(status.reason);
   }
 
   shared(): boolean {
