@@ -123,7 +123,7 @@ export const SETTINGS = [
   { env: 'TOKEN_REQUEST_TIMEOUT_SECONDS', type: 'seconds', group: 'Timeouts', default: '10', min: 0.01, max: 600,
     doc: 'Timeout of one token request.' },
   { env: 'UPSTREAM_TIMEOUT_SECONDS', type: 'seconds', group: 'Timeouts', default: '60', min: 0.01, max: 3600,
-    doc: 'Time SuiteCRM may take to start answering a proxied request, and the longest pause inside a response body.' },
+    doc: 'Time SuiteCRM may take to start answering a proxied request, and the longest pause inside a response body. undici checks timeouts over a second about every half second, so one ends within about 0.5 s of it.' },
   { env: 'UPSTREAM_CONNECT_TIMEOUT_SECONDS', type: 'seconds', group: 'Timeouts', default: '10', min: 0.01, max: 600,
     doc: 'Timeout for opening a connection to SuiteCRM.' },
   { env: 'SHUTDOWN_TIMEOUT_SECONDS', type: 'seconds', group: 'Timeouts', default: '25', min: 0, max: 3600,

@@ -58,6 +58,14 @@ export interface DrillSpec {
   /** How the bound is stated in the table. */
   readonly tokenBoundText: string;
   readonly recoveryBoundMs: number;
+  /**
+   * For a fault that holds requests (SuiteCRM never answers them): each ends at the proxy's
+   * timeout, which must come within this many ms of its start. Those in flight at the lift end
+   * only then, and the load is
+   * closed (each caller waits for its answer), so while every caller is held nothing is sent:
+   * recovery then counts from the first request sent after the lift, not from the lift itself.
+   */
+  readonly heldUntilMs?: number;
   /** Says why the drill did not exercise its fault, if it did not (a drill that proves nothing fails). */
   readonly exercised?: (result: DrillResult, ctx: DrillContext) => string | undefined;
 }
@@ -105,6 +113,20 @@ function recoveredAt(results: readonly ClientResult[], from: number): number | u
   });
   const streak = after.slice(lastFailure + 1);
   return streak.length >= RECOVERED_STREAK ? streak[0]!.startedAt : undefined;
+}
+
+/** When the first request after `from` was sent (`from` if none was). */
+function firstSentAfter(results: readonly ClientResult[], from: number): number {
+  let first = Infinity;
+  for (const r of results) if (r.startedAt >= from && r.startedAt < first) first = r.startedAt;
+  return first === Infinity ? from : first;
+}
+
+/** Requests that took longer than `boundMs`: held past the proxy's timeout. */
+function heldTooLong(results: readonly ClientResult[], boundMs: number): string[] {
+  return results
+    .filter((r) => r.endedAt - r.startedAt > boundMs)
+    .map((r) => `${r.method} ${r.kind} ${r.id} took ${Math.round(r.endedAt - r.startedAt)} ms, bound ${boundMs} ms`);
 }
 
 export interface DrillRig extends DrillContext {
@@ -196,7 +218,9 @@ export function runDrill(spec: DrillSpec): Promise<DrillResult> {
     const tokenRequests = crm.tokenRequestCount() - tokensBefore;
     await load.stop();
 
-    const recoveryMs = recovered === undefined ? Infinity : Math.max(0, recovered - liftAt);
+    const recoveryFrom = spec.heldUntilMs === undefined ? liftAt : firstSentAfter(results, liftAt);
+    const recoveryMs = recovered === undefined ? Infinity : Math.max(0, recovered - recoveryFrom);
+    if (spec.heldUntilMs !== undefined) violations.push(...heldTooLong(results, spec.heldUntilMs));
     const tokenBound = spec.tokenBound((recovered ?? performance.now()) - injectAt);
     if (recovered === undefined) violations.push(`did not recover within ${spec.recoveryBoundMs + 5000} ms of the fault being lifted`);
     else if (recoveryMs > spec.recoveryBoundMs) violations.push(`recovered after ${Math.round(recoveryMs)} ms, bound ${spec.recoveryBoundMs} ms`);
