@@ -1,10 +1,10 @@
 /**
  * The processes the main phase measures, each a "case": direct to the upstream, our proxy (one
- * process, PROXY_WORKERS=2, other builds to compare), the bare @fastify/http-proxy, nginx, and a
- * keyed caller with a rateLimit on an in-memory proxy and on a TOKEN_STORE=redis proxy (a real
- * redis-server started here, on 127.0.0.1).
+ * process, PROXY_WORKERS=2, other builds to compare), the bare @fastify/http-proxy, nginx, and
+ * the fleet features (fleet-cases.ts).
  */
 import { join } from 'node:path';
+import { fleetCases } from './fleet-cases.js';
 import { findNginx, writeNginxConfig } from './nginx.js';
 import { freePort, startService, type Service } from './services.js';
 import { ROOT, STATIC_AUTHORIZATION, startProxy } from './stack.js';
@@ -19,14 +19,6 @@ export interface Case {
   readonly header?: string;
 }
 
-/** The keyed caller: its key, and a rateLimit far above what a run can send, so no request is refused. */
-const KEY = 'bench-caller-key-5f0c2a9e7d3b41c8';
-const KEYED_ENV = {
-  PROXY_CLIENTS: JSON.stringify([{ name: 'bench-caller', key: KEY, rateLimit: { perSecond: 1_000_000, burst: 1_000_000 } }]),
-};
-/** TOKEN_STORE=redis: the token, and (with issue 19) local sessions and limits, shared through Redis. */
-const TOKEN_STORE_KEY = 'a1'.repeat(32);
-
 export interface CaseOptions {
   readonly wanted: ReadonlySet<string>;
   readonly upstreamPort: number;
@@ -37,27 +29,6 @@ export interface CaseOptions {
   /** Where each started process is added, so the caller stops them all. */
   readonly services: Service[];
   readonly notes: string[];
-}
-
-async function keyedCases(o: CaseOptions): Promise<Case[]> {
-  const cases: Case[] = [];
-  const header = `X-Proxy-Key: ${KEY}`;
-  if (o.wanted.has('keyed')) {
-    const s = await startProxy(o.upstreamPort, o.work, 1, 'keyed', undefined, KEYED_ENV);
-    o.services.push(s);
-    cases.push({ name: 'keyed', label: 'keyed caller with a rateLimit, in-memory proxy', service: s, measured: s.pid, header });
-  }
-  if (o.wanted.has('keyed-redis')) {
-    const redisPort = await freePort();
-    const redis = await startService('redis', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], redisPort, o.work);
-    o.services.push(redis);
-    const s = await startProxy(o.upstreamPort, o.work, 1, 'keyed-redis', undefined, {
-      ...KEYED_ENV, TOKEN_STORE: 'redis', REDIS_URL: `redis://127.0.0.1:${redisPort}`, TOKEN_STORE_KEY,
-    });
-    o.services.push(s);
-    cases.push({ name: 'keyed-redis', label: 'keyed caller with a rateLimit, TOKEN_STORE=redis proxy', service: s, measured: s.pid, header });
-  }
-  return cases;
 }
 
 export async function startCases(o: CaseOptions, upstream: Service): Promise<Case[]> {
@@ -94,6 +65,6 @@ export async function startCases(o: CaseOptions, upstream: Service): Promise<Cas
       add(s, { name: 'nginx', label: 'nginx (1 worker)', measured: s.pid });
     }
   }
-  cases.push(...await keyedCases(o));
+  cases.push(...await fleetCases(o));
   return cases;
 }

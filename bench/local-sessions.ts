@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { BENCH_TOOL, localToken } from './fleet-cases.js';
 import { cpuMicros, loadAverage, processTree } from './procfs.js';
 import { freePort, startService, stopAll, type Service } from './services.js';
 import { ROOT, startUpstream } from './stack.js';
@@ -32,8 +33,7 @@ const reps = Number(args.reps);
 const connections = Number(args.connections);
 
 const KEY = 'bench-key-0123456789abcdef';
-const TOOL = { name: 'bench-tool', clientId: 'bench-tool', clientSecret: 'bench-tool-secret-0123456789' };
-const CLIENTS = JSON.stringify([{ name: 'bench-key', key: KEY }, TOOL]);
+const CLIENTS = JSON.stringify([{ name: 'bench-key', key: KEY }, BENCH_TOOL]);
 
 interface Case {
   readonly name: string;
@@ -49,15 +49,6 @@ async function proxy(name: string, upstreamPort: number, work: string, env: Reco
     SUITECRM_CLIENT_ID: 'bench-client', SUITECRM_CLIENT_SECRET: 'bench-secret', SUITECRM_URL: `http://127.0.0.1:${upstreamPort}`,
     PROXY_PORT: String(port), PROXY_CLIENTS: CLIENTS, LOG_LEVEL: 'warn', ...env,
   });
-}
-
-async function localToken(port: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}/Api/access_token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: TOOL.clientId, client_secret: TOOL.clientSecret }),
-  });
-  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
-  return `Bearer ${((await res.json()) as { access_token: string }).access_token}`;
 }
 
 async function commandsProcessed(redis: Redis): Promise<number> {
@@ -82,9 +73,9 @@ async function main(): Promise<void> {
     const workers = await proxy('workers-2', upstream.port, work, { PROXY_WORKERS: '2' });
     const cases: Case[] = [
       { name: 'key, memory', service: memory, authorization: `Bearer ${KEY}` },
-      { name: 'local token, memory', service: memory, authorization: await localToken(memory.port) },
-      { name: 'local token, Redis fleet (issued by another replica)', service: replica, authorization: await localToken(issuer.port), redis: admin },
-      { name: 'local token, PROXY_WORKERS=2', service: workers, authorization: await localToken(workers.port) },
+      { name: 'local token, memory', service: memory, authorization: `Bearer ${await localToken(memory.port)}` },
+      { name: 'local token, Redis fleet (issued by another replica)', service: replica, authorization: `Bearer ${await localToken(issuer.port)}`, redis: admin },
+      { name: 'local token, PROXY_WORKERS=2', service: workers, authorization: `Bearer ${await localToken(workers.port)}` },
     ];
     console.log(`bench local sessions: ${reps} x ${seconds}s GET per case, ${connections} connections; load ${loadAverage()}`);
     for (const c of cases) await runWrk({ wrk, port: c.service.port, method: 'GET', script: scripts.GET, seconds: 2, connections, threads: 1, header: `Authorization: ${c.authorization}` });

@@ -1,7 +1,7 @@
 /**
  * The report's sections for the hot path (issue 21): latency at a fixed rate, start-up time, the
- * keyed caller on an in-memory against a TOKEN_STORE=redis proxy, and the issue's targets, each
- * figure against the bare @fastify/http-proxy of the same run.
+ * fleet features (a keyed caller, a local token) on an in-memory against a TOKEN_STORE=redis
+ * proxy, and the issue's targets, each figure against the bare @fastify/http-proxy of the same run.
  */
 import type { CaseSummary, PacedSample, Report } from './report.js';
 import { median } from './stats.js';
@@ -72,14 +72,16 @@ function cpuRatio(report: Report, name: string, base: string, method: Method): n
   return a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
 }
 
-function keyedSection(report: Report): string[] {
-  if (find(report, 'keyed', 'GET') === undefined || find(report, 'keyed-redis', 'GET') === undefined) return ['Not measured (cases keyed and keyed-redis).'];
+/** A fleet feature's CPU per request, in-memory against Redis, and the in-memory one against the plain proxy. */
+function fleetSection(report: Report, memory: string, redis: string): string[] {
+  if (find(report, memory, 'GET') === undefined || find(report, redis, 'GET') === undefined) return [`Not measured (cases ${memory} and ${redis}).`];
   const lines = ['| | GET CPU µs/req | POST CPU µs/req |', '| --- | ---: | ---: |'];
   const cpu = (name: string, m: Method): string => fixed(find(report, name, m)?.cpuUsPerRequest, 1);
-  lines.push(`| in-memory proxy | ${cpu('keyed', 'GET')} | ${cpu('keyed', 'POST')} |`);
-  lines.push(`| TOKEN_STORE=redis proxy | ${cpu('keyed-redis', 'GET')} | ${cpu('keyed-redis', 'POST')} |`);
-  lines.push(`| Redis ÷ in-memory | ${fixed(cpuRatio(report, 'keyed-redis', 'keyed', 'GET'), 2)} | ${fixed(cpuRatio(report, 'keyed-redis', 'keyed', 'POST'), 2)} |`);
-  lines.push(`| in-memory keyed ÷ plain proxy | ${fixed(cpuRatio(report, 'keyed', 'proxy', 'GET'), 2)} | ${fixed(cpuRatio(report, 'keyed', 'proxy', 'POST'), 2)} |`);
+  const ratio = (name: string, base: string): string => `${fixed(cpuRatio(report, name, base, 'GET'), 2)} | ${fixed(cpuRatio(report, name, base, 'POST'), 2)}`;
+  lines.push(`| in-memory proxy (${memory}) | ${cpu(memory, 'GET')} | ${cpu(memory, 'POST')} |`);
+  lines.push(`| TOKEN_STORE=redis proxy (${redis}) | ${cpu(redis, 'GET')} | ${cpu(redis, 'POST')} |`);
+  lines.push(`| Redis ÷ in-memory | ${ratio(redis, memory)} |`);
+  lines.push(`| in-memory ÷ plain proxy | ${ratio(memory, 'proxy')} |`);
   return lines;
 }
 
@@ -129,7 +131,11 @@ export function hotPathSections(report: Report): string[] {
     '',
     '## Keyed caller with a rateLimit: CPU per request, in-memory against TOKEN_STORE=redis',
     '',
-    ...keyedSection(report),
+    ...fleetSection(report, 'keyed', 'keyed-redis'),
+    '',
+    '## Tool with a local token: CPU per request, in-memory against a Redis fleet (token issued by another replica)',
+    '',
+    ...fleetSection(report, 'local', 'local-redis'),
     '',
   ];
 }

@@ -1,12 +1,13 @@
 /**
- * `npm run bench`: direct, our proxy (1 and 2 workers), a bare @fastify/http-proxy, nginx and a
- * keyed caller with a rateLimit (in-memory and TOKEN_STORE=redis proxies) in front of the same
+ * `npm run bench`: direct, our proxy (1 and 2 workers), a bare @fastify/http-proxy, nginx and the
+ * fleet features (a keyed caller with a rateLimit and a tool with a local token, each on an
+ * in-memory proxy and on a TOKEN_STORE=redis one: fleet-cases.ts) in front of the same
  * fast upstream, alternating the cases and repeating each; then latency at a fixed request rate,
  * start-up time and the token-side figures. Prints a table and writes it to bench/results/ as
  * JSON and Markdown.
  *
  *   npm run bench -- [--duration 6] [--reps 3] [--connections 32] [--threads 1]
- *                    [--cases direct,proxy,proxy-2w,bare,nginx,keyed,keyed-redis] [--soak-minutes 0]
+ *                    [--cases direct,proxy,proxy-2w,bare,nginx,keyed,keyed-redis,local,local-redis] [--soak-minutes 0]
  *                    [--paced-rate 500] [--paced-seconds 8] [--paced-rounds 3] [--starts 7]
  *                    [--no-install] [--no-token-figures] [--compare NAME=path/to/dist/src/main.js,...]
  *
@@ -35,7 +36,7 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     threads: { type: 'string', default: '1' },
-    cases: { type: 'string', default: 'direct,proxy,proxy-2w,bare,nginx,keyed,keyed-redis' },
+    cases: { type: 'string', default: 'direct,proxy,proxy-2w,bare,nginx,keyed,keyed-redis,local,local-redis' },
     'soak-minutes': { type: 'string', default: '0' },
     'paced-rate': { type: 'string', default: '500' },
     'paced-seconds': { type: 'string', default: '8' },
