@@ -74,6 +74,16 @@ test('_METHOD overrides are found in form, multipart and JSON bodies the way PHP
   assert.equal(overrideBodyKind(undefined), undefined);
 });
 
+test('a Content-Type keeps its kind however often it is asked, past the bound of remembered ones', () => {
+  const kinds = ['application/json', 'text/plain', 'multipart/form-data; boundary=a', 'application/x-www-form-urlencoded', 'application/merge-patch+json'];
+  const expected = ['json', undefined, 'multipart', 'form', 'json'];
+  // 200 invented types in between empty the remembered ones several times.
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 200; i++) assert.equal(overrideBodyKind(`application/x-invented-${round}-${i}`), undefined);
+    kinds.forEach((type, i) => assert.equal(overrideBodyKind(type), expected[i], type));
+  }
+});
+
 test('streamed bodies are scanned for any spelling of _METHOD, across chunk boundaries', () => {
   const flags = (kind: 'form' | 'json' | 'multipart', ...chunks: string[]): boolean => {
     const scanner = new StreamedOverrideScanner(kind);
