@@ -88,31 +88,13 @@ export function checkRequestTarget(target: string, maxUrlBytes: number): TargetV
 /** Content types whose bodies Slim parses, and so could carry a `_METHOD` override. */
 export type OverrideBodyKind = 'form' | 'multipart' | 'json' | undefined;
 
-function bodyKindOf(contentType: string): OverrideBodyKind {
+export function overrideBodyKind(contentType: string | undefined): OverrideBodyKind {
+  if (contentType === undefined) return undefined;
   const media = slimMediaType(contentType);
   if (media === 'application/x-www-form-urlencoded') return 'form';
   if (media === 'multipart/form-data') return 'multipart';
   if (media === 'application/json') return 'json';
   return undefined;
-}
-
-/**
- * Each Content-Type's kind, computed once: callers send the same few on every request, and
- * JSON:API's `application/vnd.api+json` takes slimMediaType's regular expression each time.
- * Bounded, and emptied when full, so a caller inventing Content-Types costs no memory.
- */
-const KINDS = new Map<string, OverrideBodyKind>();
-const KINDS_LIMIT = 64;
-
-export function overrideBodyKind(contentType: string | undefined): OverrideBodyKind {
-  if (contentType === undefined) return undefined;
-  let kind = KINDS.get(contentType);
-  if (kind === undefined && !KINDS.has(contentType)) {
-    kind = bodyKindOf(contentType);
-    if (KINDS.size >= KINDS_LIMIT) KINDS.clear();
-    KINDS.set(contentType, kind);
-  }
-  return kind;
 }
 
 /**
