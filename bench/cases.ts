@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fleetCases } from './fleet-cases.js';
 import { findNginx, writeNginxConfig } from './nginx.js';
 import { freePort, startService, type Service } from './services.js';
-import { ROOT, STATIC_AUTHORIZATION, startProxy } from './stack.js';
+import { bareProxyArgs, STATIC_AUTHORIZATION, startProxy } from './stack.js';
 
 export interface Case {
   readonly name: string;
@@ -52,7 +52,7 @@ export async function startCases(o: CaseOptions, upstream: Service): Promise<Cas
   }
   if (o.wanted.has('bare')) {
     const port = await freePort();
-    const s = await startService('bare', process.execPath, [join(ROOT, 'dist', 'bench', 'bare-proxy.js'), '--upstream', `http://127.0.0.1:${o.upstreamPort}`, '--port', String(port), '--authorization', STATIC_AUTHORIZATION], port, o.work);
+    const s = await startService('bare', process.execPath, bareProxyArgs(o.upstreamPort, port), port, o.work);
     add(s, { name: 'bare', label: 'bare Fastify + @fastify/http-proxy', measured: s.pid });
   }
   if (o.wanted.has('nginx')) {

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { findHey, writePostBody } from './paced.js';
 import { loadAverage } from './procfs.js';
 import { freePort, stopAll } from './services.js';
-import { MAIN_JS, proxyEnv, ROOT, STATIC_AUTHORIZATION, startUpstream } from './stack.js';
+import { bareProxyArgs, MAIN_JS, proxyEnv, startUpstream } from './stack.js';
 import { GET_PATH, POST_PATH, type Method } from './wrk.js';
 
 const { values: args } = parseArgs({
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const proxy = (name: string, main: string): Target => ({ name, argv: () => [main], env: (port, up) => proxyEnv(up, port, 1) });
   const all: Target[] = [
     proxy('proxy', MAIN_JS),
-    { name: 'bare', argv: (port, up) => [join(ROOT, 'dist', 'bench', 'bare-proxy.js'), '--upstream', `http://127.0.0.1:${up}`, '--port', String(port), '--authorization', STATIC_AUTHORIZATION], env: () => ({}) },
+    { name: 'bare', argv: (port, up) => bareProxyArgs(up, port), env: () => ({}) },
     ...args.compare.split(',').filter(Boolean).map((entry) => { const [name, main] = entry.split('='); return proxy(`proxy@${name}`, main ?? ''); }),
   ];
   const wanted = new Set(args.targets.split(','));

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { loadAverage } from './procfs.js';
 import { addProfile, categoryOf, compareRows, emptyCounts, perRequest, type CpuProfile, type SampleCounts } from './profile-split.js';
 import { freePort, startService, stopAll, type Service } from './services.js';
-import { MAIN_JS, proxyEnv, ROOT, STATIC_AUTHORIZATION, startUpstream } from './stack.js';
+import { bareProxyArgs, MAIN_JS, proxyEnv, ROOT, startUpstream } from './stack.js';
 import { findWrk, runWrk, writeScripts, type Method } from './wrk.js';
 
 const { values: args } = parseArgs({
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const profilerEnv = { CPU_PROFILE_INTERVAL_US: args['interval-us'] };
   const targets: Target[] = [
     { name: 'proxy', start: async (file) => { const port = await freePort(); return startService('proxy', process.execPath, ['--import', HOOK, args.main], port, work, { ...proxyEnv(upstream.port, port, 1), ...profilerEnv, CPU_PROFILE_FILE: file }); } },
-    { name: 'bare', start: async (file) => { const port = await freePort(); return startService('bare', process.execPath, ['--import', HOOK, join(ROOT, 'dist', 'bench', 'bare-proxy.js'), '--upstream', `http://127.0.0.1:${upstream.port}`, '--port', String(port), '--authorization', STATIC_AUTHORIZATION], port, work, { ...profilerEnv, CPU_PROFILE_FILE: file }); } },
+    { name: 'bare', start: async (file) => { const port = await freePort(); return startService('bare', process.execPath, ['--import', HOOK, ...bareProxyArgs(upstream.port, port)], port, work, { ...profilerEnv, CPU_PROFILE_FILE: file }); } },
   ];
   const totals = new Map<string, Totals>();
   try {

@@ -17,6 +17,11 @@ export function proxyEnv(upstreamPort: number, port: number, workers: number, ex
   return { ...BENCH_CLIENT, SUITECRM_URL: `http://127.0.0.1:${upstreamPort}`, PROXY_PORT: String(port), PROXY_WORKERS: String(workers), ...extra };
 }
 
+/** The bare @fastify/http-proxy's command line (node arguments, the script first): in front of the upstream, the static token added. */
+export function bareProxyArgs(upstreamPort: number, port: number): string[] {
+  return [join(ROOT, 'dist', 'bench', 'bare-proxy.js'), '--upstream', `http://127.0.0.1:${upstreamPort}`, '--port', String(port), '--authorization', STATIC_AUTHORIZATION];
+}
+
 export async function startProxy(upstreamPort: number, logDir: string, workers: number, name = workers > 1 ? `proxy-${workers}w` : 'proxy',
   main = MAIN_JS, extra: Record<string, string> = {}): Promise<Service> {
   const port = await freePort();

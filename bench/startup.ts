@@ -6,10 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { freePort } from './services.js';
 import { median } from './stats.js';
-import { MAIN_JS, proxyEnv, ROOT, STATIC_AUTHORIZATION } from './stack.js';
+import { bareProxyArgs, MAIN_JS, proxyEnv } from './stack.js';
 
 export interface StartupFigure {
   readonly case: string;
@@ -69,7 +68,7 @@ export async function startupFigures(o: { upstreamPort: number; starts: number; 
     ...o.compare.map(([label, main]) => proxyCase(`proxy@${label}`, `proxy build ${label}`, main)),
     {
       name: 'bare', label: 'bare Fastify + @fastify/http-proxy: spawn to first answer',
-      args: (port) => [join(ROOT, 'dist', 'bench', 'bare-proxy.js'), '--upstream', `http://127.0.0.1:${o.upstreamPort}`, '--port', String(port), '--authorization', STATIC_AUTHORIZATION],
+      args: (port) => bareProxyArgs(o.upstreamPort, port),
       env: () => ({}), ready: (status) => status > 0,
     },
   ];
