@@ -16,8 +16,8 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { BENCH_TOOL, localToken } from './fleet-cases.js';
 import { cpuMicros, loadAverage, processTree } from './procfs.js';
-import { freePort, startService, stopAll, type Service } from './services.js';
-import { ROOT, startUpstream } from './stack.js';
+import { stopAll, type Service } from './services.js';
+import { MAIN_JS, startProxy, startUpstream } from './stack.js';
 import { findWrk, runWrk, writeScripts } from './wrk.js';
 import { startRedis } from '../test/support/redis-server.js';
 
@@ -43,12 +43,9 @@ interface Case {
   readonly redis?: Redis;
 }
 
-async function proxy(name: string, upstreamPort: number, work: string, env: Record<string, string>): Promise<Service> {
-  const port = await freePort();
-  return startService(name, process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], port, work, {
-    SUITECRM_CLIENT_ID: 'bench-client', SUITECRM_CLIENT_SECRET: 'bench-secret', SUITECRM_URL: `http://127.0.0.1:${upstreamPort}`,
-    PROXY_PORT: String(port), PROXY_CLIENTS: CLIENTS, LOG_LEVEL: 'warn', ...env,
-  });
+/** One proxy (PROXY_WORKERS=1 unless `env` says otherwise) with the bench's callers, logging warnings only. */
+function proxy(name: string, upstreamPort: number, work: string, env: Record<string, string>): Promise<Service> {
+  return startProxy(upstreamPort, work, 1, name, MAIN_JS, { PROXY_CLIENTS: CLIENTS, LOG_LEVEL: 'warn', ...env });
 }
 
 async function commandsProcessed(redis: Redis): Promise<number> {
