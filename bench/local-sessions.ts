@@ -18,6 +18,7 @@ import { BENCH_TOOL, localToken } from './fleet-cases.js';
 import { cpuMicros, loadAverage, processTree } from './procfs.js';
 import { stopAll, type Service } from './services.js';
 import { MAIN_JS, startProxy, startUpstream } from './stack.js';
+import { median } from './stats.js';
 import { findWrk, runWrk, writeScripts } from './wrk.js';
 import { startRedis } from '../test/support/redis-server.js';
 
@@ -52,8 +53,6 @@ async function commandsProcessed(redis: Redis): Promise<number> {
   const match = /total_commands_processed:(\d+)/.exec(await redis.info('stats'));
   return Number(match?.[1] ?? 0);
 }
-
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 async function main(): Promise<void> {
   const wrk = findWrk(false);
