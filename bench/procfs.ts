@@ -7,9 +7,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-function readStat(pid: number): string[] | undefined {
+/** The fields of a /proc stat file after the command name, or undefined once the process or thread is gone. */
+function readStat(path: string): string[] | undefined {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(path, 'utf8');
     // The command name (field 2) may contain spaces: split after its closing parenthesis.
     return text.slice(text.lastIndexOf(')') + 2).split(' ');
   } catch {
@@ -23,7 +24,7 @@ export function processTree(root: number): number[] {
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
-    const fields = readStat(pid);
+    const fields = readStat(`/proc/${pid}/stat`);
     if (fields !== undefined) parentOf.set(pid, Number(fields[1]));
   }
   const tree = [root];
@@ -37,11 +38,27 @@ export function processTree(root: number): number[] {
 export function cpuMicros(pids: readonly number[]): number {
   let ticks = 0;
   for (const pid of pids) {
-    const fields = readStat(pid);
-    // After the command name: state(0) ppid(1) ... utime(11) stime(12).
-    if (fields !== undefined) ticks += Number(fields[11]) + Number(fields[12]);
+    const fields = readStat(`/proc/${pid}/stat`);
+    if (fields !== undefined) ticks += cpuTicks(fields);
   }
   return (ticks * 1e6) / CLOCK_TICKS;
+}
+
+/** After the command name: state(0) ppid(1) ... utime(11) stime(12). */
+function cpuTicks(fields: readonly string[]): number {
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * User + system CPU time in microseconds of one thread (default: the main thread), not of the
+ * whole process: e.g. without the CPU profiler's own thread and V8's helpers. Throws when the
+ * thread is gone.
+ */
+export function threadCpuMicros(pid: number, tid = pid): number {
+  const path = `/proc/${pid}/task/${tid}/stat`;
+  const fields = readStat(path);
+  if (fields === undefined) throw new Error(`cannot read ${path}: the thread is gone`);
+  return (cpuTicks(fields) * 1e6) / CLOCK_TICKS;
 }
 
 /** Resident set size in bytes, summed over the process tree. */

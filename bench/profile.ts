@@ -11,7 +11,7 @@ import { readFileSync, existsSync, mkdtempSync, mkdirSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadAverage } from './procfs.js';
+import { loadAverage, threadCpuMicros } from './procfs.js';
 import { addProfile, categoryOf, compareRows, emptyCounts, perRequest, type CpuProfile, type SampleCounts } from './profile-split.js';
 import { freePort, startService, stopAll, type Service } from './services.js';
 import { bareProxyArgs, MAIN_JS, proxyEnv, ROOT, startUpstream } from './stack.js';
@@ -29,13 +29,6 @@ const { values: args } = parseArgs({
 });
 const HOOK = join(ROOT, 'dist', 'bench', 'cpu-profile-hook.js');
 const METHODS: Method[] = ['GET', 'POST'];
-
-/** utime + stime of the main thread only (the profiler's own thread and V8's helpers excluded), µs. */
-function mainThreadCpuUs(pid: number): number {
-  const text = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
-}
 
 interface Target {
   readonly name: 'proxy' | 'bare';
@@ -73,9 +66,10 @@ async function main(): Promise<void> {
       const service = await target.start(file);
       await runWrk({ wrk, port: service.port, method, script: scripts[method], seconds: 3, connections, threads: 1 });
       service.child.kill('SIGUSR2');
-      const before = mainThreadCpuUs(service.pid);
+      // The main thread only: the profiler's own thread and V8's helpers excluded.
+      const before = threadCpuMicros(service.pid);
       const result = await runWrk({ wrk, port: service.port, method, script: scripts[method], seconds, connections, threads: 1 });
-      const cpuUs = mainThreadCpuUs(service.pid) - before;
+      const cpuUs = threadCpuMicros(service.pid) - before;
       service.child.kill('SIGUSR2');
       await waitForFile(file);
       await service.stop();
