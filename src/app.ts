@@ -26,8 +26,8 @@ import { LiveSecurity, SecurityRules } from './security/live-rules.js';
 import { securityPlugin } from './security/plugin.js';
 import { serverOptions } from './security/server-options.js';
 import { installDrainGuard } from './admin/shutdown.js';
-import { DetectedApiBase, type ApiBaseSource } from './upstream/api-base.js';
-import { upstreamConnections, type UpstreamConnections } from './upstream/pools.js';
+import { startApiDetection, type ApiBaseSource } from './upstream/api-base.js';
+import { upstreamConnections } from './upstream/pools.js';
 import { closeHome, homeStatus, PROCESS_HOME, redisHomeFor, type StateHome } from './shared-state/state-home.js';
 import { countersFor } from './shared-state/counters-home.js';
 import { logTlsWarnings } from './upstream/tls.js';
@@ -137,13 +137,6 @@ function endWithoutAnswer(metrics: ProxyMetrics): (request: FastifyRequest, repl
   };
 }
 
-/** Detected through the API pool, starting now (in the background: the proxy listens meanwhile). */
-function ownApiBase(config: Config, upstream: UpstreamConnections, logger: Logger): DetectedApiBase {
-  const api = new DetectedApiBase({ ...config, timeoutMs: config.tokenRequestTimeoutMs }, upstream.api, logger);
-  void api.start();
-  return api;
-}
-
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const app = createServer(config, logger);
@@ -158,7 +151,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const metrics = new ProxyMetrics();
   if (options.tokenSources === undefined) await loadTokenStore(config);
   // PROXY_WORKERS: a worker gets the API base and its tokens from the primary; otherwise this process finds and owns them.
-  const api = options.apiBase ?? ownApiBase(config, upstream, logger);
+  const api = options.apiBase ?? startApiDetection(config, upstream.api, logger);
   const owned = options.tokenSources
     ? undefined
     : new CredentialSet(config, (credential) => createTokenManager(credential, logger, { api, now: options.now, hooks: metrics.tokenHooks(credential.current.name, options.tokenHooks), home: stateHome }));

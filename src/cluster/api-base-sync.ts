@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { PrimaryLink, PrimaryServices } from '../shared-state/primary-link.js';
-import { ApiDetectionError, DetectedApiBase, type ApiBaseSource, type ApiBaseSourceKind, type ApiBaseState } from '../upstream/api-base.js';
+import { ApiDetectionError, startApiDetection, type ApiBaseSource, type DetectedApiBase, type ApiBaseSourceKind, type ApiBaseState } from '../upstream/api-base.js';
 import { tokenPool } from '../upstream/pools.js';
 
 export const API_BASE_SERVICE = 'api-base';
@@ -24,7 +24,8 @@ async function answerOf(api: DetectedApiBase): Promise<ApiBaseAnswer> {
     const base = await api.resolve();
     return { base, source: api.state().source };
   } catch (err) {
-    const failure = err instanceof ApiDetectionError ? err : new ApiDetectionError('transient', 'unexpected', 'the detection of SuiteCRM\'s API failed unexpectedly', []);
+    // DetectedApiBase rejects only with ApiDetectionErrors (detect() converts anything else).
+    const failure = err as ApiDetectionError;
     return { failureClass: failure.failureClass, reason: failure.reason, detail: failure.detail, retryAfterMs: failure.retryAfterMs };
   }
 }
@@ -35,10 +36,9 @@ async function answerOf(api: DetectedApiBase): Promise<ApiBaseAnswer> {
  */
 export function groupApiBase(config: Config, logger: Logger, services: PrimaryServices): { readonly api: DetectedApiBase; close(): Promise<void> } {
   const probes = tokenPool(config);
-  const api = new DetectedApiBase({ ...config, timeoutMs: config.tokenRequestTimeoutMs }, probes, logger);
+  const api = startApiDetection(config, probes, logger);
   services.serve(API_BASE_SERVICE, { resolve: () => answerOf(api) });
   api.onFound((base) => services.push(API_BASE_SERVICE, { base, source: api.state().source } satisfies ApiBaseAnswer));
-  void api.start();
   return { api, close: () => probes.close() };
 }
 
@@ -48,13 +48,13 @@ export class PrimaryApiBase implements ApiBaseSource {
   private source: ApiBaseSourceKind | null = null;
   private pending: Promise<string> | undefined;
 
-  constructor(private readonly link: PrimaryLink | undefined, config: Pick<Config, 'basePath' | 'apiBase'>) {
+  constructor(private readonly link: PrimaryLink, config: Pick<Config, 'basePath' | 'apiBase'>) {
     if (config.apiBase !== undefined) {
       this.base = config.basePath + config.apiBase;
       this.source = 'SUITECRM_API_BASE';
       return;
     }
-    link?.onPush(API_BASE_SERVICE, (value) => this.learn(value as ApiBaseAnswer));
+    link.onPush(API_BASE_SERVICE, (value) => this.learn(value as ApiBaseAnswer));
     // Asked at once, so the first request rarely waits for it.
     this.resolve().catch(() => undefined);
   }
@@ -79,7 +79,6 @@ export class PrimaryApiBase implements ApiBaseSource {
   private async ask(): Promise<string> {
     let answer: ApiBaseAnswer;
     try {
-      if (this.link === undefined) throw new Error('no primary');
       answer = await this.link.call<ApiBaseAnswer>(API_BASE_SERVICE, 'resolve');
     } catch {
       throw new ApiDetectionError('transient', 'primary_unavailable', 'the primary process did not say where SuiteCRM\'s API is in time; try again shortly', []);

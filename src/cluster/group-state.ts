@@ -7,7 +7,7 @@
 import type { Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
-import { PrimaryLink, PrimaryServices, type PrimaryEnd } from '../shared-state/primary-link.js';
+import { PrimaryServices, type PrimaryEnd } from '../shared-state/primary-link.js';
 import { closeHome, PROCESS_HOME, redisHomeFor, type StateHome } from '../shared-state/state-home.js';
 import { countersFor } from '../shared-state/counters-home.js';
 import { COUNTERS_SERVICE, countersService } from '../shared-state/primary-counters.js';
@@ -47,15 +47,4 @@ export async function startGroupState(config: Config, logger: Logger): Promise<G
       await closeHome(home);
     },
   };
-}
-
-/** A worker's side: its shared state lives in the primary. */
-export function primaryHome(answerTimeoutMs: number): StateHome | undefined {
-  if (process.send === undefined) return undefined;
-  const send = process.send.bind(process);
-  const link = new PrimaryLink({
-    send: (message) => { send(message); },
-    onMessage: (listener) => { process.on('message', listener); },
-  }, answerTimeoutMs);
-  return { kind: 'primary', primary: link };
 }

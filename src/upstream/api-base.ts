@@ -2,7 +2,7 @@
  * Where SuiteCRM's V8 API lives, as a path from SUITECRM_URL's origin (`/Api`, `/legacy/Api`):
  * SUITECRM_API_BASE when set, else detected (api-detection.ts) by the process that owns the
  * tokens (a single proxy, or the PROXY_WORKERS primary, which hands it to its workers so they
- * all agree: src/cluster/api-base-client.ts). Proxied requests go to this base plus their
+ * all agree: src/cluster/api-base-sync.ts). Proxied requests go to this base plus their
  * canonical path, and the token endpoint is this base's `/access_token` unless
  * SUITECRM_TOKEN_PATH says otherwise.
  *
@@ -39,6 +39,9 @@ export interface ApiBaseSettings extends DetectionSettings {
   /** SUITECRM_API_BASE, relative to SUITECRM_URL; undefined: detect. */
   readonly apiBase: string | undefined;
 }
+
+/** What detection reads from the configuration: the token requests' timeout bounds each probe. */
+export type ApiDetectionConfig = Omit<ApiBaseSettings, 'timeoutMs'> & { readonly tokenRequestTimeoutMs: number };
 
 /** After a failed detection, callers are answered from memory for this long (doubling). */
 const RETRY_BASE_MS = 1000;
@@ -135,4 +138,11 @@ export class DetectedApiBase implements ApiBaseSource {
       throw err;
     }
   }
+}
+
+/** The base detected over `dispatcher`, its detection started now in the background: the proxy listens meanwhile. */
+export function startApiDetection(config: ApiDetectionConfig, dispatcher: Dispatcher, logger: Logger): DetectedApiBase {
+  const api = new DetectedApiBase({ ...config, timeoutMs: config.tokenRequestTimeoutMs }, dispatcher, logger);
+  void api.start();
+  return api;
 }
