@@ -8,7 +8,8 @@ import { median } from './stats.js';
 import type { Method } from './wrk.js';
 
 const METHODS: Method[] = ['GET', 'POST'];
-const fixed = (n: number | undefined, digits: number): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits));
+/** A figure to `digits` decimals, or – when there is none. */
+export const fixed = (n: number | undefined, digits: number): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits));
 
 /** Targets of issue 21, all against bare in the same run. */
 export const TARGETS = { cpuGet: 1.1, cpuPost: 1.0, pacedP50Ms: 0.2, pacedP99Ms: 1.0, idleRssMiB: 15, startupMs: 600 } as const;
@@ -62,7 +63,8 @@ function startupSection(report: Report): string[] {
   ];
 }
 
-function find(report: Report, name: string, method: Method): CaseSummary | undefined {
+/** The summary of one case and method. */
+export function find(report: Report, name: string, method: Method): CaseSummary | undefined {
   return report.summaries.find((s) => s.case === name && s.method === method);
 }
 

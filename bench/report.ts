@@ -2,7 +2,7 @@
  * The benchmark's results as one JSON document and the same figures as a Markdown report:
  * the table, the ratios, the issue's targets (met or missed, by how much) and the token figures.
  */
-import { hotPathSections } from './report-hot-path.js';
+import { find, fixed, hotPathSections } from './report-hot-path.js';
 import type { PacedResult } from './paced.js';
 import type { SoakResult } from './rss-soak.js';
 import type { StartupFigure } from './startup.js';
@@ -60,11 +60,6 @@ export interface Report {
 
 const RSS_LIMIT_MIB = 120;
 const mib = (bytes: number | undefined): string => (bytes === undefined ? '–' : (bytes / 2 ** 20).toFixed(1));
-const fixed = (n: number | undefined, digits: number): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits));
-
-function find(report: Report, name: string, method: Method): CaseSummary | undefined {
-  return report.summaries.find((s) => s.case === name && s.method === method);
-}
 
 function ratio(a: CaseSummary | undefined, b: CaseSummary | undefined): number | undefined {
   return a && b && b.rps > 0 ? a.rps / b.rps : undefined;
