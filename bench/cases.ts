@@ -31,6 +31,15 @@ export interface CaseOptions {
   readonly notes: string[];
 }
 
+/** `--compare NAME=path/to/main.js[,NAME=path...]`: other builds of the proxy, each NAME and path required. */
+export function parseCompare(text: string): Array<[string, string]> {
+  return text.split(',').filter(Boolean).map((entry): [string, string] => {
+    const [label, main] = entry.split('=');
+    if (!label || !main) throw new Error('--compare takes NAME=path/to/main.js[,NAME=path...]');
+    return [label, main];
+  });
+}
+
 export async function startCases(o: CaseOptions, upstream: Service): Promise<Case[]> {
   const cases: Case[] = [];
   const add = (service: Service, c: Omit<Case, 'service'>): void => {

@@ -21,6 +21,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseCompare } from './cases.js';
 import { findHey, writePostBody } from './paced.js';
 import { loadAverage } from './procfs.js';
 import { freePort, stopAll } from './services.js';
@@ -36,6 +37,7 @@ const { values: args } = parseArgs({
     compare: { type: 'string', default: '' },
   },
 });
+const compare = parseCompare(args.compare);
 
 const run = (command: string, argv: string[]): Promise<string> => new Promise((resolve, reject) => {
   execFile(command, argv, { encoding: 'utf8', maxBuffer: 16 * 2 ** 20, timeout: 30 * 60_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
@@ -103,7 +105,7 @@ async function main(): Promise<void> {
   const all: Target[] = [
     proxy('proxy', MAIN_JS),
     { name: 'bare', argv: (port, up) => bareProxyArgs(up, port), env: () => ({}) },
-    ...args.compare.split(',').filter(Boolean).map((entry) => { const [name, main] = entry.split('='); return proxy(`proxy@${name}`, main ?? ''); }),
+    ...compare.map(([name, main]) => proxy(`proxy@${name}`, main)),
   ];
   const wanted = new Set(args.targets.split(','));
   const targets = all.filter((t) => wanted.has(t.name) || t.name.startsWith('proxy@'));

@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startCases, type Case } from './cases.js';
+import { parseCompare, startCases, type Case } from './cases.js';
 import { findHey, runPaced, writePostBody } from './paced.js';
 import { cpuMicros, loadAverage, processTree, rssBytes } from './procfs.js';
 import { markdownReport, type CaseSummary, type PacedSample, type Report, type Sample } from './report.js';
@@ -60,11 +60,7 @@ for (const [name, value] of Object.entries({ duration: seconds, reps, connection
 for (const [name, value] of Object.entries({ 'paced-rate': paced.rate, 'paced-seconds': paced.seconds, 'paced-rounds': paced.rounds, starts })) {
   if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a number, 0 to skip`);
 }
-const compare = args.compare.split(',').filter(Boolean).map((entry): [string, string] => {
-  const [label, main] = entry.split('=');
-  if (!label || !main) throw new Error('--compare takes NAME=path/to/main.js[,NAME=path...]');
-  return [label, main];
-});
+const compare = parseCompare(args.compare);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const METHODS: Method[] = ['GET', 'POST'];
