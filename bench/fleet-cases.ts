@@ -10,8 +10,8 @@
  * One real redis-server, started here on 127.0.0.1, serves every Redis case.
  */
 import type { Case, CaseOptions } from './cases.js';
-import { freePort, startService, type Service } from './services.js';
-import { startProxy } from './stack.js';
+import type { Service } from './services.js';
+import { startProxy, startRedisService } from './stack.js';
 
 /** The keyed caller: its key, and a rateLimit far above what a run can send, so no request is refused. */
 const KEY = 'bench-caller-key-5f0c2a9e7d3b41c8';
@@ -46,9 +46,9 @@ export async function fleetCases(o: CaseOptions): Promise<Case[]> {
   let redisEnv: Record<string, string> | undefined;
   const redisProxy = async (name: string): Promise<Service> => {
     if (redisEnv === undefined) {
-      const port = await freePort();
-      started(await startService('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], port, o.work));
-      redisEnv = { ...CLIENTS_ENV, TOKEN_STORE: 'redis', REDIS_URL: `redis://127.0.0.1:${port}`, TOKEN_STORE_KEY };
+      const redis = await startRedisService(o.work);
+      started(redis.service);
+      redisEnv = { ...CLIENTS_ENV, TOKEN_STORE: 'redis', REDIS_URL: redis.url, TOKEN_STORE_KEY };
     }
     return started(await startProxy(o.upstreamPort, o.work, 1, name, undefined, redisEnv));
   };

@@ -1,6 +1,7 @@
 /**
  * The processes every benchmark phase starts: the upstream stand-in and our proxy (built from
- * dist/, configured only through its environment, default settings otherwise).
+ * dist/, configured only through its environment, default settings otherwise), and the
+ * redis-server of the TOKEN_STORE=redis cases.
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,13 @@ export async function startProxy(upstreamPort: number, logDir: string, workers: 
 export async function startUpstream(logDir: string, name: string, extra: string[] = []): Promise<Service> {
   const port = await freePort();
   return startService(name, process.execPath, [join(ROOT, 'dist', 'bench', 'upstream.js'), '--port', String(port), ...extra], port, logDir);
+}
+
+/** A redis-server on 127.0.0.1 without persistence, its log in `work`; url is its REDIS_URL. */
+export async function startRedisService(work: string): Promise<{ service: Service; url: string }> {
+  const port = await freePort();
+  const service = await startService('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], port, work);
+  return { service, url: `redis://127.0.0.1:${port}` };
 }
 
 export interface UpstreamStats {
