@@ -15,7 +15,7 @@ import { loadAverage, threadCpuMicros } from './procfs.js';
 import { addProfile, categoryOf, compareRows, emptyCounts, perRequest, type CpuProfile, type SampleCounts } from './profile-split.js';
 import { freePort, startService, stopAll, type Service } from './services.js';
 import { bareProxyArgs, MAIN_JS, proxyEnv, ROOT, startUpstream } from './stack.js';
-import { findWrk, runWrk, writeScripts, type Method } from './wrk.js';
+import { findWrk, METHODS, runWrk, writeScripts, type Method } from './wrk.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,7 +28,6 @@ const { values: args } = parseArgs({
   },
 });
 const HOOK = join(ROOT, 'dist', 'bench', 'cpu-profile-hook.js');
-const METHODS: Method[] = ['GET', 'POST'];
 
 interface Target {
   readonly name: 'proxy' | 'bare';

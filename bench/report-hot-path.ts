@@ -5,9 +5,8 @@
  */
 import type { CaseSummary, PacedSample, Report } from './report.js';
 import { median } from './stats.js';
-import type { Method } from './wrk.js';
+import { METHODS, type Method } from './wrk.js';
 
-const METHODS: Method[] = ['GET', 'POST'];
 /** A figure to `digits` decimals, or – when there is none. */
 export const fixed = (n: number | undefined, digits: number): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits));
 

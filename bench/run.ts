@@ -28,7 +28,7 @@ import { startupFigures } from './startup.js';
 import { median } from './stats.js';
 import { soak } from './rss-soak.js';
 import { tokenFigures } from './token-figures.js';
-import { findWrk, runWrk, writeScripts, type Method } from './wrk.js';
+import { findWrk, METHODS, runWrk, writeScripts, type Method } from './wrk.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -63,7 +63,6 @@ for (const [name, value] of Object.entries({ 'paced-rate': paced.rate, 'paced-se
 const compare = parseCompare(args.compare);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const METHODS: Method[] = ['GET', 'POST'];
 
 interface Phase {
   readonly wrk: string;

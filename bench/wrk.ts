@@ -7,6 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type Method = 'GET' | 'POST';
+/** Every method the bench measures, in the order it runs them. */
+export const METHODS: readonly Method[] = ['GET', 'POST'];
 
 export interface WrkResult {
   readonly requests: number;
