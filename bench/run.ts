@@ -114,8 +114,8 @@ async function mainPhase(p: Phase): Promise<MainPhase> {
 
 /** Direct, bare and our proxies at a fixed rate, rounds alternated. */
 async function pacedPhase(cases: readonly Case[], work: string, notes: string[]): Promise<PacedSample[]> {
-  const hey = findHey();
   if (paced.rounds === 0 || paced.rate === 0) return [];
+  const hey = findHey();
   if (hey === undefined) {
     notes.push('hey is not installed (apt-get install hey): the fixed-rate latency was not measured');
     return [];
