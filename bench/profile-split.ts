@@ -21,7 +21,7 @@ export function emptyCounts(): SampleCounts {
 }
 
 /** `node_modules/undici/lib/x.js` -> `undici/lib/x.js`; `.../dist/src/proxy/plugin.js` -> `src/proxy/plugin.js`. */
-export function shortUrl(url: string): string {
+function shortUrl(url: string): string {
   const pkg = /node_modules\/(.*)$/.exec(url)?.[1];
   if (pkg !== undefined) return pkg;
   const own = /\/dist\/((?:src|bench)\/.*)$/.exec(url)?.[1];

@@ -11,7 +11,7 @@ import { METHODS, type Method } from './wrk.js';
 export const fixed = (n: number | undefined, digits: number): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits));
 
 /** Targets of issue 21, all against bare in the same run. */
-export const TARGETS = { cpuGet: 1.1, cpuPost: 1.0, pacedP50Ms: 0.2, pacedP99Ms: 1.0, idleRssMiB: 15, startupMs: 600 } as const;
+const TARGETS = { cpuGet: 1.1, cpuPost: 1.0, pacedP50Ms: 0.2, pacedP99Ms: 1.0, idleRssMiB: 15, startupMs: 600 } as const;
 
 interface PacedSummary {
   readonly case: string;
@@ -22,7 +22,7 @@ interface PacedSummary {
   readonly errors: number;
 }
 
-export function pacedSummaries(samples: readonly PacedSample[]): PacedSummary[] {
+function pacedSummaries(samples: readonly PacedSample[]): PacedSummary[] {
   const names = [...new Set(samples.map((s) => s.case))];
   return names.flatMap((name) => METHODS.map((method) => {
     const mine = samples.filter((s) => s.case === name && s.method === method);
