@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { LocalSessions } from '../../src/local-oauth/local-sessions.js';
 import { RedisSessionBook } from '../../src/local-oauth/sessions/redis-book.js';
+import type { SessionChange } from '../../src/local-oauth/sessions/session-book.js';
 import { tokenDigest } from '../../src/local-oauth/sessions/token-digest.js';
 import { RedisHome } from '../../src/shared-state/redis-home.js';
 import { adminClient, needRedis, startRedis } from '../support/redis-server.js';
@@ -132,4 +134,28 @@ test('Redis killed and restarted empty: seen sessions keep working, new logins a
   await until('the outage logout replayed for the others', async () => (await known(a, loggedOutDuringOutage.accessToken)) === null && (await known(c, loggedOutDuringOutage.accessToken)) === null);
   assert.equal(await known(c, before.accessToken), 'tool', 'Redis lost its data: the replicas put back the sessions they had seen');
   assert.ok(await c.refresh(String(during.refreshToken), 'tool', true), 'the outage session\'s refresh token is a fleet one now');
+});
+
+test('a reconnection that kept Redis\'s data resyncs once: one reset announced, not one per connection event', async (t) => {
+  if (!needRedis(t)) return;
+  const redis = await startRedis(t);
+  const logger = pino({ level: 'silent' });
+  const home = new RedisHome({ url: redis.url, commandTimeoutMs: 500, logger });
+  const book = new RedisSessionBook({ home, limits: { maxTotal: 100, maxPerCaller: 100 }, cacheMax: 1000, prefix: 'test', key: KEY, logger, now });
+  t.after(async () => {
+    await book.close();
+    await home.close();
+  });
+  const resets: SessionChange[] = [];
+  book.onChange((change) => { if ('reset' in change) resets.push(change); });
+  // The resync in flight, if any (private: the test waits for it to settle instead of sleeping).
+  const resyncing = (): unknown => (book as unknown as { resyncing: Promise<void> | undefined }).resyncing;
+  await until('the first sync', () => book.epoch !== undefined && resyncing() === undefined);
+
+  // Redis keeps its data; only this replica's connections drop ('up', then 'ready', on reconnecting).
+  const back = once(home, 'up');
+  await adminClient(t, redis.url).client('KILL', 'TYPE', 'normal');
+  await back;
+  await until('the resync after the reconnection', () => resets.length > 0 && resyncing() === undefined);
+  assert.equal(resets.length, 1);
 });

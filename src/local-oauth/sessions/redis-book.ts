@@ -67,11 +67,14 @@ export class RedisSessionBook implements SessionBook, ResyncState {
     this.own.onChange((change) => this.announce(change));
     const home = opts.home;
     const again = (): void => { void this.resyncOnce(); };
+    // 'ready' comes on every connection, right after the 'up' of a reconnection: it only starts the
+    // first sync, or a reconnection would run a second, full resync behind the one 'up' started.
+    const connected = (): void => { if (this.epoch === undefined && this.resyncing === undefined) again(); };
     const lost = (): void => { if (home.usable()) again(); };
-    home.on('ready', again);
+    home.on('ready', connected);
     home.on('up', again);
     home.on('resubscribed', lost);
-    this.detach.push(() => home.off('ready', again), () => home.off('up', again), () => home.off('resubscribed', lost),
+    this.detach.push(() => home.off('ready', connected), () => home.off('up', again), () => home.off('resubscribed', lost),
       home.subscribe(this.channel, (message) => this.heard(message.split(','))));
     if (home.usable()) again();
   }
