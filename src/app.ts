@@ -59,8 +59,6 @@ declare module 'fastify' {
     /** The tokens of every SuiteCRM credential, by name. */
     tokens: TokenSources;
     metrics: ProxyMetrics;
-    /** Where state shared with other processes lives: this process, the primary, or Redis. */
-    stateHome: StateHome;
     /** What a configuration reload changes in this app (src/reload/); credentials only when it owns its tokens. */
     reload: { readonly app: AppReload; readonly credentials: CredentialSet | undefined };
   }
@@ -156,7 +154,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ? undefined
     : new CredentialSet(config, (credential) => createTokenManager(credential, logger, { api, now: options.now, hooks: metrics.tokenHooks(credential.current.name, options.tokenHooks), home: stateHome }));
   const tokens: TokenSources = options.tokenSources ?? (owned as CredentialSet);
-  app.decorate<StateHome>('stateHome', stateHome).decorate('tokens', tokens).decorate('metrics', metrics);
+  app.decorate('tokens', tokens).decorate('metrics', metrics);
+  // On the root, not in the proxy plugin's scope: every request has one (null outside the proxy route),
+  // so the metrics, the request line and the caller-gone watch read it as declared.
+  app.decorateRequest('proxyOutcome', null);
   metrics.watchTokens(tokens);
   const isAccepting = installDrainGuard(app);
   installMetrics(app, metrics, options.metricsExposition?.(metrics.registry));

@@ -17,7 +17,7 @@ import { configReloadCounter, type ReloadOutcome } from './reload-metrics.js';
 import { TokenMetrics } from './token-metrics.js';
 import type { TokenHooks, TokenSources } from '../suitecrm-token/token.js';
 import { PROXIED_METHODS } from '../proxy/plugin.js';
-import { CALLER_CLOSED_STATUS } from '../proxy/caller-gone.js';
+import { isCallerGone } from '../proxy/caller-gone.js';
 
 export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
 /** The proxy's own endpoints, which are not counted as proxied requests. */
@@ -120,13 +120,12 @@ export class ProxyMetrics {
   requestAnswered(request: FastifyRequest, reply: FastifyReply): void {
     if (request.url.startsWith(ADMIN_PATHS)) return;
     this.requests.inc(requestSeries(request.method, reply.statusCode), request.caller || '-');
-    // Routes outside the proxy plugin (the local token endpoint, logout) have no proxyOutcome at all:
-    // reading it threw here, and the request line (the next onResponse hook) was never written.
-    const outcome: FastifyRequest['proxyOutcome'] | undefined = request.proxyOutcome;
-    if (outcome == null) return;
+    // Null outside the proxy route (the local token endpoint, logout).
+    const outcome = request.proxyOutcome;
+    if (outcome === null) return;
     if (outcome.upstreamMs >= 0) this.upstreamSeconds.record(outcome.upstreamMs / 1000);
     // A replay whose caller hung up has no outcome to count (its request is counted as 499).
-    if (outcome.replayed && reply.statusCode !== CALLER_CLOSED_STATUS) this.replays.inc(replayOutcome(reply));
+    if (outcome.replayed && !isCallerGone(reply)) this.replays.inc(replayOutcome(reply));
   }
 }
 

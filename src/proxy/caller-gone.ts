@@ -66,9 +66,9 @@ export function watchCallerGone(app: FastifyInstance, skip: (url: string) => boo
     this[GONE] = true;
     // Headers may be out already; the status is for the line and the metrics, never sent.
     this.statusCode = refusedStatus(reply.request.raw.socket) ?? CALLER_CLOSED_STATUS;
-    // Only the proxy route's requests have one (elsewhere the decoration is not even defined).
-    const exchange = reply.request.proxyOutcome as FastifyRequest['proxyOutcome'] | undefined;
-    if (exchange) abandonExchange(exchange);
+    // Only the proxy route's requests have one.
+    const exchange = reply.request.proxyOutcome;
+    if (exchange !== null) abandonExchange(exchange);
     try {
       ended(reply.request, reply);
     } catch (err) {
@@ -80,7 +80,8 @@ export function watchCallerGone(app: FastifyInstance, skip: (url: string) => boo
     if (!skip(request.url)) {
       const raw = reply.raw as WatchedResponse;
       raw[REPLY] = reply;
-      raw.once('close', onClose);
+      // 'on', not 'once': a response closes once, and once() would allocate a wrapper per request.
+      raw.on('close', onClose);
       if (raw.socket === null && request.raw.socket !== null) watchQueued(raw, request.raw.socket, onClose);
     }
     done();

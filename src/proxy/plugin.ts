@@ -37,7 +37,7 @@ export const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE',
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by the proxy route: whether the request waited for a token or was replayed. */
+    /** Set by the proxy route: whether the request waited for a token or was replayed; null elsewhere (decorated in app.ts). */
     proxyOutcome: Exchange | null;
   }
 }
@@ -113,7 +113,6 @@ function withBody<T extends object>(options: T, body: Buffer, contentType: strin
 
 export async function proxyPlugin(app: FastifyInstance, opts: ProxyPluginOptions): Promise<void> {
   registerPassThroughBodies(app, opts.replayBodyLimitBytes);
-  app.decorateRequest('proxyOutcome', null);
   const hostHeader = opts.upstreamUrl.host;
   const sitePath = opts.upstreamUrl.pathname.replace(/\/+$/, '');
   const options: FastifyHttpProxyOptions = {
