@@ -184,7 +184,7 @@ export async function checkConfig(input: CheckInput, print: Print, printError: P
     const apiBase = await findApi(config, pool, print);
     for (const credential of config.credentials) {
       if (several) print(`credential ${JSON.stringify(credential.name)}:`);
-      outcomes.push(apiBase === undefined ? notTried(print) : await checkCredential(credentialConfig(config, credential), apiBase, pool, print));
+      outcomes.push(apiBase === undefined ? noToken(print) : await checkCredential(credentialConfig(config, credential), apiBase, pool, print));
     }
   } finally {
     await pool.destroy();
@@ -200,7 +200,8 @@ export async function checkConfig(input: CheckInput, print: Print, printError: P
 
 type CredentialOutcome = 'ok' | 'failed' | 'not_tried';
 
-function notTried(print: Print): CredentialOutcome {
+/** No token to try the API with: the credential failed. */
+function noToken(print: Print): CredentialOutcome {
   print('api: not tried (no token)');
   return 'failed';
 }
@@ -213,9 +214,6 @@ async function checkCredential(config: CredentialConfig, apiBase: string, pool: 
     return 'not_tried';
   }
   const token = await tryToken(config, apiBase, pool, print);
-  if (!token) {
-    print('api: not tried (no token)');
-    return 'failed';
-  }
+  if (!token) return noToken(print);
   return (await tryApi(config, apiBase, pool, token, print)) ? 'ok' : 'failed';
 }
