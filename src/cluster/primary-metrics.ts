@@ -44,11 +44,9 @@ export class PrimaryMetrics {
     this.collector = new MetricsCollector({ own: this.registry, workers: liveWorkers, logger, unanswered: (n) => this.unanswered.set(n) });
   }
 
-  /** Handles a worker's message if it is on the metrics channel; false for any other message. */
-  receive(worker: Worker, message: unknown): boolean {
-    if (!isMetricsMessage<WorkerMetricsMessage>(message)) return false;
-    this.collector.receive(metricsWorker(worker), message);
-    return true;
+  /** Handles a worker's message if it is on the metrics channel; ignores any other. */
+  receive(worker: Worker, message: unknown): void {
+    if (isMetricsMessage<WorkerMetricsMessage>(message)) this.collector.receive(metricsWorker(worker), message);
   }
 
   /** The worker exited: its counts stay in the group's sums; `replaced` while the group runs. */

@@ -21,7 +21,7 @@ import type { ReloadResult } from '../reload/reloader.js';
 import type { ReloadTarget } from '../reload/target.js';
 import { groupApiBase } from './api-base-sync.js';
 import { applyMessage, broadcastConfig, FAILED_MESSAGE, sendConfig, type ConfigMessage } from './config-sync.js';
-import { startGroupState, type GroupState } from './group-state.js';
+import { startGroupState } from './group-state.js';
 import type { StateHome } from '../shared-state/state-home.js';
 import { CHANNEL, taggedCredential, isMessage, type PrimaryMessage, type Tagged, type WorkerMessage } from './messages.js';
 import { PrimaryMetrics } from './primary-metrics.js';
@@ -35,8 +35,6 @@ export interface PrimaryHandle {
   readonly logger: Logger;
   /** The tokens of the process group, one per credential; a reload prepares them. */
   readonly credentials: CredentialSet;
-  /** The state the workers share (sessions, limits), kept here and asked for over IPC. */
-  readonly groupState: GroupState;
   /** What a reload changes in the primary: its log level, and the workers follow. */
   readonly reloadTarget: ReloadTarget;
   /** Tells the workers how a reload ended (they apply it) and counts it: the group's reloads are the primary's. */
@@ -197,5 +195,5 @@ export async function startPrimary(config: Config, logger: Logger = createLogger
     }
   };
 
-  return { logger, stop, credentials: tokens, groupState, reloadTarget: logLevelTarget(logger), reloaded };
+  return { logger, stop, credentials: tokens, reloadTarget: logLevelTarget(logger), reloaded };
 }

@@ -32,5 +32,4 @@ export interface SharedCounters {
    * negative `by` takes back an earlier add (never below 0, and it never starts a window).
    */
   add(key: string, windowMs: number, by: number): Promise<WindowCount>;
-  close?(): Promise<void>;
 }

@@ -25,7 +25,6 @@ import { RenewalPolicy } from './renewal-policy.js';
 import { scheduleFor, type CachedToken, type RenewReason, type Token, type TokenHooks, type TokenSource, type TokenStatus } from './token.js';
 import { isTokenStoreUnavailable, MemoryTokenStore, type StoredToken, type TokenStore } from './token-store.js';
 
-export type { TokenFetcher };
 
 export interface TokenManagerOptions {
   readonly grantType: GrantType;
