@@ -65,8 +65,7 @@ export class RenewalPolicy {
   succeeded(): boolean {
     const recovered = this.failure !== undefined;
     this.failure = undefined;
-    this.consecutiveFailures = 0;
-    this.nextAttemptAt = 0;
+    this.reset();
     return recovered;
   }
 
