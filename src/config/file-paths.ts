@@ -10,18 +10,15 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { isAbsolute, resolve } from 'node:path';
+import { isObject } from './json-schema.js';
 
 /** Settings whose value is JSON holding entries with `*File` fields. */
 export const JSON_SETTINGS: ReadonlySet<string> = new Set(['PROXY_CLIENTS', 'SUITECRM_CREDENTIALS']);
 
 const FILE_FIELD = /(?:File|_file)$/;
 
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function anchorEntry(entry: unknown, dir: string): unknown {
-  if (!isMapping(entry)) return entry;
+  if (!isObject(entry)) return entry;
   return Object.fromEntries(Object.entries(entry).map(([field, value]) =>
     [field, FILE_FIELD.test(field) && typeof value === 'string' && value !== '' && !isAbsolute(value) ? resolve(dir, value) : value]));
 }
@@ -29,7 +26,7 @@ function anchorEntry(entry: unknown, dir: string): unknown {
 /** The setting's entries (a list, or a mapping by name) with relative file paths made absolute against `dir`. */
 export function anchorFilePaths(value: unknown, dir: string): unknown {
   if (Array.isArray(value)) return value.map((entry) => anchorEntry(entry, dir));
-  if (isMapping(value)) return Object.fromEntries(Object.entries(value).map(([name, entry]) => [name, anchorEntry(entry, dir)]));
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([name, entry]) => [name, anchorEntry(entry, dir)]));
   return value;
 }
 

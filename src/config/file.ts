@@ -88,12 +88,13 @@ export function readConfigFile(path: string, readFile: FileReader): Record<strin
   }
   const keys = allowedKeys();
   const values: Record<string, string> = {};
+  // Relative file paths in the file are read from its folder.
+  const dir = dirname(resolve(path));
   for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
     const spec = keys.get(key);
     if (!spec) throw unknownKey(key, path, keys);
     const text = scalarText(key, value, spec, path);
     if (text === undefined) continue;
-    const dir = dirname(resolve(path));
     if (key.endsWith(FILE_SUFFIX)) values[key] = isAbsolute(text) ? text : resolve(dir, text);
     else values[key] = JSON_SETTINGS.has(key) ? anchorFilePathsInText(text, dir) : text;
   }

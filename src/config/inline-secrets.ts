@@ -6,13 +6,14 @@
  */
 import { SETTINGS, type SettingSpec } from './settings.js';
 import { JSON_SETTINGS } from './file-paths.js';
+import { isObject } from './json-schema.js';
 
 /** The fields of a PROXY_CLIENTS or SUITECRM_CREDENTIALS entry that hold a secret as it is, in either spelling. */
 const PLAIN_SECRET_FIELDS = new Set(['key', 'clientSecret', 'client_secret', 'password', 'refreshToken', 'refresh_token']);
 
 function entriesOf(value: unknown): unknown[] {
   if (Array.isArray(value)) return value;
-  return typeof value === 'object' && value !== null ? Object.values(value) : [];
+  return isObject(value) ? Object.values(value) : [];
 }
 
 /** Whether the setting's text, as the config file gives it, holds a secret itself (not a file name or a digest). */
@@ -24,7 +25,7 @@ export function holdsPlainSecret(setting: string, text: string): boolean {
     } catch {
       return true;
     }
-    return entriesOf(parsed).some((entry) => typeof entry === 'object' && entry !== null &&
+    return entriesOf(parsed).some((entry) => isObject(entry) &&
       Object.entries(entry).some(([field, value]) => PLAIN_SECRET_FIELDS.has(field) && value !== undefined && value !== null && value !== ''));
   }
   if (setting === 'REDIS_URL') {
