@@ -5,7 +5,8 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { adminPlugin, ADMIN_PREFIX } from './admin/probes.js';
+import { adminPlugin } from './admin/probes.js';
+import { ADMIN_PREFIX } from './security/own-paths.js';
 import type { Config } from './config/load.js';
 import { isProxyError, ProxyError, sendProxyError } from './errors.js';
 import { localOAuthPlugin, sendRendered } from './local-oauth/plugin.js';

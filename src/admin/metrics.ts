@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { ADMIN_PREFIX } from './probes.js';
+import { ADMIN_PREFIX } from '../security/own-paths.js';
 import { PROXY_ERROR_HEADER } from '../errors.js';
 import { BucketHistogram, SeriesCounter } from './metric-series.js';
 import { IN_FLIGHT_METRIC, METRIC_PREFIX } from './metric-names.js';
@@ -22,7 +22,6 @@ import { isCallerGone } from '../proxy/caller-gone.js';
 export const METRICS_PATH = `${ADMIN_PREFIX}/metrics`;
 /** The proxy's own endpoints, which are not counted as proxied requests. */
 const ADMIN_PATHS = `${ADMIN_PREFIX}/`;
-export { METRIC_PREFIX };
 const PREFIX = METRIC_PREFIX;
 
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;

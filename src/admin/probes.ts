@@ -9,7 +9,6 @@ import { ADMIN_PREFIX } from '../security/own-paths.js';
 import { readiness } from './readiness.js';
 import type { StateHomeStatus } from '../shared-state/state-home.js';
 
-export { ADMIN_PREFIX };
 
 export interface AdminOptions {
   readonly tokens: TokenSources;

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { ADMIN_PREFIX } from '../admin/probes.js';
+import { ADMIN_PREFIX } from '../security/own-paths.js';
 import { CONFIG_FILE_SETTING, overlayEnv, readConfigFile } from '../config/file.js';
 import type { Env } from '../config/load.js';
 import { SETTINGS, type SettingSpec } from '../config/settings.js';

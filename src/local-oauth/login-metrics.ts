@@ -4,7 +4,7 @@
  * is counted as "-": it is whatever the request said, so it never becomes a label.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { METRIC_PREFIX } from '../admin/metrics.js';
+import { METRIC_PREFIX } from '../admin/metric-names.js';
 import type { LocalSessions } from './local-sessions.js';
 
 export const LOGIN_OUTCOMES = ['success', 'rejected', 'malformed', 'rate_limited', 'throttled'] as const;
