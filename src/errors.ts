@@ -151,3 +151,8 @@ export function upstreamError(err: unknown): ProxyError {
   }
   return new ProxyError('UPSTREAM_UNREACHABLE', `the connection to SuiteCRM failed (${code ?? 'network error'}); check SUITECRM_URL and that SuiteCRM is up`, { cause: err, retryAfterSeconds: 1 });
 }
+
+/** A wait in ms as the whole seconds a Retry-After states: rounded up, at least 1. */
+export function waitSeconds(waitMs: number): number {
+  return Math.max(1, Math.ceil(waitMs / 1000));
+}

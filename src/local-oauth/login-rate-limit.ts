@@ -5,6 +5,7 @@
  * requests it is made for. The buckets are SharedCounters (src/shared-state/), like the request
  * limit's, so they count once per process, PROXY_WORKERS group or Redis fleet.
  */
+import { waitSeconds } from '../errors.js';
 import { refillWindowMs } from '../security/rate-limit-buckets.js';
 import type { SharedCounters } from '../shared-state/counters.js';
 import type { OAuthCaller } from './client-registry.js';
@@ -17,6 +18,6 @@ export class LoginRateLimit {
     const limit = caller.rateLimit;
     if (limit === undefined) return undefined;
     const result = await this.counters.take(`login:${caller.name}`, limit.burst, refillWindowMs(limit));
-    return result.allowed ? undefined : Math.max(1, Math.ceil(result.waitMs / 1000));
+    return result.allowed ? undefined : waitSeconds(result.waitMs);
   }
 }

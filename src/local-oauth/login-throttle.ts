@@ -15,6 +15,7 @@
  * check before any of them is counted; an attempt in flight counts as a failure until it ends.
  */
 import { sha256 } from '../config/secret-text.js';
+import { waitSeconds } from '../errors.js';
 import type { SharedCounters } from '../shared-state/counters.js';
 
 const WINDOW_MS = 60_000;
@@ -46,8 +47,9 @@ export function clientKey(address: string, clientId: unknown): string {
   return `${address}|${sha256(id).toString('base64url').slice(0, 22)}`;
 }
 
-function waitSeconds(resetInMs: number): number {
-  return Math.max(1, Math.ceil(resetInMs / 1000));
+/** The window counting an address's failed logins, with any client id. */
+function addressKey(address: string): string {
+  return `login-failures:address:${address}`;
 }
 
 interface Level {
@@ -62,14 +64,14 @@ export class LoginThrottle {
   /** Seconds until `address` may try again with any client id, or undefined when it may try now (counts nothing). */
   async addressBlockedFor(address: string): Promise<number | undefined> {
     if (this.limits.perAddress === 0) return undefined;
-    const window = await this.counters.add(`login-failures:address:${address}`, WINDOW_MS, 0);
+    const window = await this.counters.add(addressKey(address), WINDOW_MS, 0);
     return window.count >= this.limits.perAddress ? waitSeconds(window.resetInMs) : undefined;
   }
 
   /** Counts an attempt from `address` with `clientId` at both levels, and says whether it is blocked. */
   async attempt(address: string, clientId: unknown): Promise<CountedAttempt> {
     const levels: Level[] = [
-      { scope: 'address', key: `login-failures:address:${address}`, max: this.limits.perAddress },
+      { scope: 'address', key: addressKey(address), max: this.limits.perAddress },
       { scope: 'client', key: `login-failures:client:${clientKey(address, clientId)}`, max: this.limits.perClient },
     ];
     const counted = levels.filter((level) => level.max > 0);

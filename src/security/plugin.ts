@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { Transform, type Readable } from 'node:stream';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RequestPayload } from 'fastify';
-import { isProxyError, ProxyError } from '../errors.js';
+import { isProxyError, ProxyError, waitSeconds } from '../errors.js';
 import type { LocalTokenResolver } from './local-tokens.js';
 import type { Caller } from './auth.js';
 import { presentedKey } from './caller-registry.js';
@@ -238,7 +238,7 @@ async function registerRateLimit(app: FastifyInstance, live: LiveSecurity, count
       request.log.warn({ event: 'rate_limited', caller: request.caller }, 'caller exceeded its rate limit');
     },
     errorResponseBuilder: (_request, context) => new ProxyError('RATE_LIMITED', `this caller is over its rate limit of ${context.max} requests in a burst; retry after the Retry-After seconds`, {
-      retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
+      retryAfterSeconds: waitSeconds(context.ttl),
     }),
   });
   const limiter = app.rateLimit();
