@@ -90,7 +90,7 @@ class UpstreamResponseHandler implements Dispatcher.DispatchHandler {
       return;
     }
     this.stream = new StreamedBody(controller);
-    this.answer(null, this.stream);
+    this.answer(this.stream);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -101,7 +101,7 @@ class UpstreamResponseHandler implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     if (this.chunks !== undefined) {
       const chunks = this.chunks;
-      this.answer(null, new CollectedBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+      this.answer(new CollectedBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
     } else if (this.stream !== undefined) {
       this.stream.ended = true;
       this.stream.push(null);
@@ -113,15 +113,20 @@ class UpstreamResponseHandler implements Dispatcher.DispatchHandler {
       this.stream.ended = true;
       this.stream.destroy(err);
     } else {
-      this.answer(err);
+      this.fail(err);
     }
   }
 
-  private answer(err: Error | null, body?: UpstreamBody): void {
+  private answer(body: UpstreamBody): void {
     if (this.answered) return;
     this.answered = true;
-    if (err !== null || body === undefined) this.callback(err ?? new Error('no answer'));
-    else this.callback(null, { statusCode: this.statusCode, headers: this.headers, body });
+    this.callback(null, { statusCode: this.statusCode, headers: this.headers, body });
+  }
+
+  private fail(err: Error): void {
+    if (this.answered) return;
+    this.answered = true;
+    this.callback(err);
   }
 }
 
