@@ -155,10 +155,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ? undefined
     : new CredentialSet(config, (credential) => createTokenManager(credential, logger, { api, now: options.now, hooks: metrics.tokenHooks(credential.current.name, options.tokenHooks), home: stateHome }));
   const tokens: TokenSources = options.tokenSources ?? (owned as CredentialSet);
-  app.decorate('tokens', tokens).decorate('metrics', metrics);
-  // On the root, not in the proxy plugin's scope: every request has one (null outside the proxy route),
-  // so the metrics, the request line and the caller-gone watch read it as declared.
-  app.decorateRequest('proxyOutcome', null);
+  // proxyOutcome on the root, not in the proxy plugin's scope: null (not undefined) outside the proxy route.
+  app.decorate('tokens', tokens).decorate('metrics', metrics).decorateRequest('proxyOutcome', null);
   metrics.watchTokens(tokens);
   const isAccepting = installDrainGuard(app);
   installMetrics(app, metrics, options.metricsExposition?.(metrics.registry));
@@ -166,9 +164,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   app.setErrorHandler(answerError);
 
-  app.setNotFoundHandler((_request, reply) => {
-    sendProxyError(reply, new ProxyError('NOT_FOUND', 'no route'));
-  });
+  app.setNotFoundHandler((_request, reply) => { sendProxyError(reply, new ProxyError('NOT_FOUND', 'no route')); });
 
   app.addHook('onResponse', logRequest);
 
