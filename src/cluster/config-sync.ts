@@ -10,6 +10,7 @@ import type { Env } from '../config/load.js';
 import type { AppReload } from '../reload/app-target.js';
 import { Reloader } from '../reload/reloader.js';
 import { replaySnapshot, type ConfigSnapshot } from '../reload/snapshot.js';
+import { isOnChannel, sendIfConnected } from '../shared-state/ipc-message.js';
 
 export const CONFIG_CHANNEL = 'suitecrm-proxy-config';
 
@@ -19,7 +20,7 @@ export type ConfigMessage =
   | { readonly channel: typeof CONFIG_CHANNEL; readonly type: 'failed' };
 
 function isConfigMessage(value: unknown): value is ConfigMessage {
-  return typeof value === 'object' && value !== null && (value as { channel?: unknown }).channel === CONFIG_CHANNEL;
+  return isOnChannel<ConfigMessage>(value, CONFIG_CHANNEL);
 }
 
 export const FAILED_MESSAGE: ConfigMessage = Object.freeze({ channel: CONFIG_CHANNEL, type: 'failed' });
@@ -29,7 +30,7 @@ export function applyMessage(snapshot: ConfigSnapshot): ConfigMessage {
 }
 
 export function sendConfig(worker: Worker, message: ConfigMessage): void {
-  if (worker.isConnected()) worker.send(message);
+  sendIfConnected(worker, message);
 }
 
 export function broadcastConfig(message: ConfigMessage): void {

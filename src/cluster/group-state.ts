@@ -13,6 +13,7 @@ import { countersFor } from '../shared-state/counters-home.js';
 import { COUNTERS_SERVICE, countersService } from '../shared-state/primary-counters.js';
 import { sessionBookFor } from '../local-oauth/sessions/book-for-home.js';
 import { sessionService, SESSIONS_SERVICE } from '../local-oauth/sessions/primary-book.js';
+import { sendIfConnected } from '../shared-state/ipc-message.js';
 
 export interface GroupState {
   readonly services: PrimaryServices;
@@ -36,7 +37,7 @@ export async function startGroupState(config: Config, logger: Logger): Promise<G
     home,
     attach(worker) {
       const end: PrimaryEnd = {
-        send: (message) => { if (worker.isConnected()) worker.send(message); },
+        send: (message) => sendIfConnected(worker, message),
         onMessage: (listener) => { worker.on('message', listener); },
       };
       services.attach(end);

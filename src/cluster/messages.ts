@@ -6,6 +6,7 @@
  */
 import type { ErrorCode } from '../errors.js';
 import type { CachedToken, RenewReason, TokenFailure } from '../suitecrm-token/token.js';
+import { isOnChannel } from '../shared-state/ipc-message.js';
 
 /** Every message carries this tag so unrelated IPC traffic (cluster internals) is ignored. */
 export const CHANNEL = 'suitecrm-proxy-token';
@@ -28,7 +29,7 @@ export type PrimaryMessage =
   | { readonly channel: typeof CHANNEL; readonly type: 'reauth-blocked'; readonly until: number };
 
 export function isMessage<T extends { channel: string }>(value: unknown): value is T {
-  return typeof value === 'object' && value !== null && (value as { channel?: unknown }).channel === CHANNEL;
+  return isOnChannel<T>(value, CHANNEL);
 }
 
 /** A message as it travels: with the name of the credential it is about. */

@@ -6,6 +6,7 @@
  * the scraping worker with the group's text (`exposition`).
  */
 import type { Registry } from 'prom-client';
+import { isOnChannel } from '../shared-state/ipc-message.js';
 
 export const METRICS_CHANNEL = 'suitecrm-proxy-metrics';
 
@@ -27,5 +28,5 @@ export type PrimaryMetricsMessage =
   | { readonly channel: typeof METRICS_CHANNEL; readonly type: 'exposition'; readonly id: number; readonly text: string | undefined };
 
 export function isMetricsMessage<T extends { channel: string }>(value: unknown): value is T {
-  return typeof value === 'object' && value !== null && (value as { channel?: unknown }).channel === METRICS_CHANNEL;
+  return isOnChannel<T>(value, METRICS_CHANNEL);
 }

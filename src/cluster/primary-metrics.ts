@@ -12,10 +12,11 @@ import { configReloadCounter, type ReloadOutcome } from '../admin/reload-metrics
 import { TokenMetrics } from '../admin/token-metrics.js';
 import { MetricsCollector, type MetricsWorker } from './metrics-collector.js';
 import { isMetricsMessage, type WorkerMetricsMessage } from './metrics-messages.js';
+import { sendIfConnected } from '../shared-state/ipc-message.js';
 
 /** A worker as the collector sees it: labelled with its cluster id, as in its log lines. */
 function metricsWorker(worker: Worker): MetricsWorker {
-  return { label: String(worker.id), isConnected: () => worker.isConnected(), send: (message) => { if (worker.isConnected()) worker.send(message); } };
+  return { label: String(worker.id), isConnected: () => worker.isConnected(), send: (message) => sendIfConnected(worker, message) };
 }
 
 function liveWorkers(): MetricsWorker[] {

@@ -25,6 +25,7 @@ import { startGroupState } from './group-state.js';
 import type { StateHome } from '../shared-state/state-home.js';
 import { CHANNEL, taggedCredential, isMessage, type PrimaryMessage, type Tagged, type WorkerMessage } from './messages.js';
 import { PrimaryMetrics } from './primary-metrics.js';
+import { sendIfConnected } from '../shared-state/ipc-message.js';
 
 /** A worker that dies is replaced after this pause, so a crash loop cannot spin the CPU. */
 const RESPAWN_DELAY_MS = 1000;
@@ -44,7 +45,7 @@ export interface PrimaryHandle {
 }
 
 function send(worker: Worker, message: Tagged<PrimaryMessage>): void {
-  if (worker.isConnected()) worker.send(message);
+  sendIfConnected(worker, message);
 }
 
 function broadcast(message: Tagged<PrimaryMessage>): void {

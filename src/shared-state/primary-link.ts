@@ -7,6 +7,7 @@
  * the same in-memory code a single process runs.
  */
 import { ProxyError } from '../errors.js';
+import { isOnChannel } from './ipc-message.js';
 
 /** Every message carries this tag, so the token protocol and cluster internals are ignored. */
 export const STATE_CHANNEL = 'suitecrm-proxy-state';
@@ -39,7 +40,7 @@ export interface StatePush {
 type StateMessage = StateCall | StateAnswer | StatePush;
 
 function isStateMessage(value: unknown): value is StateMessage {
-  return typeof value === 'object' && value !== null && (value as { channel?: unknown }).channel === STATE_CHANNEL;
+  return isOnChannel<StateMessage>(value, STATE_CHANNEL);
 }
 
 /** A worker's end of the IPC channel (process.send / process.on('message') in production). */
