@@ -58,7 +58,7 @@ export class LocalSessions {
   /** The last token digested: `lookup` and `authenticate` of one request digest it once. */
   private last = { token: '', digest: '' };
 
-  constructor(readonly book: SessionBook, private readonly opts: LocalTokenOptions) {
+  constructor(private readonly book: SessionBook, private readonly opts: LocalTokenOptions) {
     this.now = opts.now ?? Date.now;
     this.digestOf = opts.digest ?? tokenDigest(undefined);
   }

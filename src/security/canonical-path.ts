@@ -63,7 +63,7 @@ function afterSegments(path: string, segments: number): number {
 }
 
 /** Canonicalises a path the guard accepted: `decoded` is `raw` percent-decoded (both without the query). */
-export function canonicalise(raw: string, decoded: string): { readonly ok: true } & CanonicalPath {
+function canonicalise(raw: string, decoded: string): { readonly ok: true } & CanonicalPath {
   const found = spellingOf(decoded, false);
   if (found === undefined) return { ok: true, path: decoded, forward: raw, api: false };
   const [spelling, segments] = found;

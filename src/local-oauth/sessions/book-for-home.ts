@@ -12,7 +12,7 @@ import type { SessionBook } from './session-book.js';
  * LOCAL_TOKEN_MAX_SESSIONS, so every live session fits with room for the stale tokens seen, within
  * 1,000 and 200,000 (a few hundred bytes each). Past it, the least recently used copy is asked for again.
  */
-export function sessionCacheMax(maxSessions: number): number {
+function sessionCacheMax(maxSessions: number): number {
   return Math.min(200_000, Math.max(1_000, 2 * maxSessions));
 }
 

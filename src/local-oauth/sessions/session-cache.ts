@@ -16,7 +16,7 @@ import { LRUCache } from 'lru-cache';
 import type { SessionRecord } from './session-book.js';
 
 /** How often a cached session is checked again where it lives (the bound if an announcement is lost). */
-export const SESSION_REVALIDATE_MS = 10_000;
+const SESSION_REVALIDATE_MS = 10_000;
 /** How long "there is no such session" is believed: a burst of a stale token asks once. */
 const NO_SESSION_TTL_MS = 2_000;
 
