@@ -14,6 +14,7 @@ import { SETTINGS, type SettingSpec } from '../config/settings.js';
 import { networkErrorCode } from '../errors.js';
 import { asCredentialError, requestToken, tokenEndpoint, TokenRequestError, type Token } from '../suitecrm-token/grant.js';
 import { ApiDetectionError, detectApiBase, type ProbeOutcome } from '../upstream/api-detection.js';
+import { configuredApiBase } from '../upstream/api-base.js';
 import { tokenPool } from '../upstream/pools.js';
 import { tlsWarnings } from '../upstream/tls.js';
 
@@ -84,9 +85,10 @@ function describeProbes(tried: readonly ProbeOutcome[]): string {
 /** Where SuiteCRM's API is: SUITECRM_API_BASE, or found the way the proxy finds it at start-up. */
 async function findApi(config: Config, pool: Pool, print: Print): Promise<string | undefined> {
   const origin = config.suitecrmUrl.origin;
-  if (config.apiBase !== undefined) {
-    print(`suitecrm: V8 API at ${origin}${config.basePath}${config.apiBase} (SUITECRM_API_BASE, not detected)`);
-    return config.basePath + config.apiBase;
+  const configured = configuredApiBase(config);
+  if (configured !== undefined) {
+    print(`suitecrm: V8 API at ${origin}${configured} (SUITECRM_API_BASE, not detected)`);
+    return configured;
   }
   try {
     const { apiBase, tried } = await detectApiBase({ ...config, timeoutMs: config.tokenRequestTimeoutMs }, pool);

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import type { PrimaryLink, PrimaryServices } from '../shared-state/primary-link.js';
-import { ApiDetectionError, startApiDetection, type ApiBaseSource, type DetectedApiBase, type ApiBaseSourceKind, type ApiBaseState } from '../upstream/api-base.js';
+import { ApiDetectionError, configuredApiBase, startApiDetection, type ApiBaseSource, type DetectedApiBase, type ApiBaseSourceKind, type ApiBaseState } from '../upstream/api-base.js';
 import { tokenPool } from '../upstream/pools.js';
 
 export const API_BASE_SERVICE = 'api-base';
@@ -49,8 +49,8 @@ export class PrimaryApiBase implements ApiBaseSource {
   private pending: Promise<string> | undefined;
 
   constructor(private readonly link: PrimaryLink, config: Pick<Config, 'basePath' | 'apiBase'>) {
-    if (config.apiBase !== undefined) {
-      this.base = config.basePath + config.apiBase;
+    this.base = configuredApiBase(config);
+    if (this.base !== undefined) {
       this.source = 'SUITECRM_API_BASE';
       return;
     }

@@ -40,6 +40,11 @@ export interface ApiBaseSettings extends DetectionSettings {
   readonly apiBase: string | undefined;
 }
 
+/** SUITECRM_API_BASE as a path from SUITECRM_URL's origin (it is written relative to SUITECRM_URL); undefined: detect. */
+export function configuredApiBase(settings: Pick<ApiBaseSettings, 'basePath' | 'apiBase'>): string | undefined {
+  return settings.apiBase === undefined ? undefined : settings.basePath + settings.apiBase;
+}
+
 /** What detection reads from the configuration: the token requests' timeout bounds each probe. */
 export type ApiDetectionConfig = Omit<ApiBaseSettings, 'timeoutMs'> & { readonly tokenRequestTimeoutMs: number };
 
@@ -73,10 +78,8 @@ export class DetectedApiBase implements ApiBaseSource {
     private readonly now: () => number = Date.now,
   ) {
     this.log = logger.child({ component: 'suitecrm-api' });
-    if (settings.apiBase !== undefined) {
-      this.base = settings.basePath + settings.apiBase;
-      this.source = 'SUITECRM_API_BASE';
-    }
+    this.base = configuredApiBase(settings);
+    if (this.base !== undefined) this.source = 'SUITECRM_API_BASE';
   }
 
   current(): string | undefined {
