@@ -131,6 +131,15 @@ export function networkErrorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The short code of a request to SuiteCRM that got no answer: the network error's own code, else
+ * 'timeout' for an aborted or timed-out request, else 'network_error'.
+ */
+export function unreachableCode(err: unknown): string {
+  const name = (err as { name?: unknown } | null)?.name;
+  return networkErrorCode(err) ?? (name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network_error');
+}
+
 export function isTimeoutCode(code: string | undefined): boolean {
   return code !== undefined && TIMEOUT_CODES.has(code);
 }

@@ -11,7 +11,7 @@ import { ConfigError, credentialConfig, loadConfig, type Config, type Credential
 import { credentialField } from '../config/suitecrm-credentials.js';
 import { plainTextSecrets } from '../config/inline-secrets.js';
 import { SETTINGS, type SettingSpec } from '../config/settings.js';
-import { networkErrorCode } from '../errors.js';
+import { unreachableCode } from '../errors.js';
 import { asCredentialError, requestToken, tokenEndpoint, TokenRequestError, type Token } from '../suitecrm-token/grant.js';
 import { ApiDetectionError, detectApiBase, type ProbeOutcome } from '../upstream/api-detection.js';
 import { configuredApiBase } from '../upstream/api-base.js';
@@ -153,7 +153,7 @@ async function tryApi(config: Config, apiBase: string, pool: Pool, token: Token,
     print(`api: GET ${url.pathname} answered ${response.statusCode} in ${ms} ms: ${verdict}`);
     return verdict === 'ok';
   } catch (err) {
-    const code = networkErrorCode(err) ?? ((err as Error).name === 'TimeoutError' ? 'timeout' : 'network_error');
+    const code = unreachableCode(err);
     print(`api: GET ${url.pathname} FAILED (${code}); check SUITECRM_URL, UPSTREAM_TIMEOUT_SECONDS and that SuiteCRM is up`);
     return false;
   }

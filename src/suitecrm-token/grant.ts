@@ -6,7 +6,7 @@
 import { request, type Dispatcher } from 'undici';
 import type { GrantType } from '../config/settings.js';
 import { detailFor, type SuiteCrmCredential } from '../config/suitecrm-credentials.js';
-import { isTlsVerifyCode, networkErrorCode, tlsVerifyHint } from '../errors.js';
+import { isTlsVerifyCode, unreachableCode, tlsVerifyHint } from '../errors.js';
 import { ApiDetectionError, type ApiBaseSource } from '../upstream/api-base.js';
 
 export interface Token {
@@ -203,7 +203,7 @@ export async function requestToken(
       signal: AbortSignal.timeout(settings.tokenRequestTimeoutMs),
     });
   } catch (err) {
-    const code = networkErrorCode(err) ?? ((err as Error).name === 'TimeoutError' ? 'timeout' : 'network_error');
+    const code = unreachableCode(err);
     if (isTlsVerifyCode(code)) {
       throw new TokenRequestError('misconfigured', code, `SuiteCRM's TLS certificate could not be verified (${code}); ${tlsVerifyHint(code)}`);
     }

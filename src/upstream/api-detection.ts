@@ -11,7 +11,7 @@
  * empty-handed detection a transient failure instead of a misconfiguration.
  */
 import { request, type Dispatcher } from 'undici';
-import { isTlsVerifyCode, networkErrorCode, tlsVerifyHint } from '../errors.js';
+import { isTlsVerifyCode, unreachableCode, tlsVerifyHint } from '../errors.js';
 
 export interface DetectionSettings {
   readonly suitecrmUrl: URL;
@@ -87,8 +87,7 @@ async function probe(settings: DetectionSettings, apiBase: string, dispatcher: D
 }
 
 function unreachable(err: unknown, settings: DetectionSettings, tried: ProbeOutcome[]): ApiDetectionError {
-  const name = (err as Error).name;
-  const code = networkErrorCode(err) ?? (name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network_error');
+  const code = unreachableCode(err);
   if (isTlsVerifyCode(code)) {
     return new ApiDetectionError('misconfigured', code, `SuiteCRM's TLS certificate could not be verified (${code}); ${tlsVerifyHint(code)}`, tried);
   }
