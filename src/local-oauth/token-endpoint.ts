@@ -8,7 +8,7 @@
 import { OAuthClientRegistry, type OAuthCaller } from './client-registry.js';
 import type { LocalSessions, IssuedSession } from './local-sessions.js';
 import { oauthErrors, OAuthError } from './responses.js';
-import { checkScope, parseTokenRequest, stringParameter, type ClientCredentials, type LocalGrantType, type ParsedTokenRequest, type RawTokenRequest } from './token-request.js';
+import { checkScope, parseTokenRequest, scopeError, stringParameter, type ClientCredentials, type LocalGrantType, type ParsedTokenRequest, type RawTokenRequest } from './token-request.js';
 
 /** A token request that parsed, and whom it claims to be from. */
 export interface TokenAttempt {
@@ -33,17 +33,6 @@ export type TokenEndpointResult =
 
 /** Counts a login against the caller's rate limit; an error (429) when it is over. */
 export type LoginAdmission = (caller: OAuthCaller) => Promise<OAuthError | undefined>;
-
-/** checkScope's error instead of its throw. */
-function scopeError(params: ParsedTokenRequest['params']): OAuthError | undefined {
-  try {
-    checkScope(params);
-    return undefined;
-  } catch (err) {
-    if (err instanceof OAuthError) return err;
-    throw err;
-  }
-}
 
 /** SuiteCRM's `BeanManager::getBeanSafe` messages for a client id that names no client. */
 function unknownClient(clientId: unknown): OAuthError {

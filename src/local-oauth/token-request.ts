@@ -4,7 +4,7 @@
  * body, and client credentials fall back to HTTP Basic one by one. Parameter checks follow
  * league 8's order and error choices, so a tool sees the same 400s it would see from SuiteCRM.
  */
-import { oauthErrors } from './responses.js';
+import { oauthErrors, type OAuthError } from './responses.js';
 import { GRANT_TYPES, type LocalGrantType } from '../config/oauth-credentials.js';
 import { slimMediaType } from '../security/slim-media-type.js';
 export { GRANT_TYPES, type LocalGrantType };
@@ -142,11 +142,16 @@ export async function parseTokenRequest(raw: RawTokenRequest): Promise<ParsedTok
 
 /**
  * league's `validateScopes`: space-separated, empty parts ignored. SuiteCRM knows no scope at
- * all, so the first non-empty one is refused.
+ * all, so the first non-empty one is refused (returned here, thrown by checkScope).
  */
-export function checkScope(params: TokenParameters): void {
+export function scopeError(params: TokenParameters): OAuthError | undefined {
   const scope = parameter(params, 'scope', '');
   const scopes = Array.isArray(scope) ? scope.map(String) : String(scope).split(' ');
   const first = scopes.find((s) => s !== '');
-  if (first !== undefined) throw oauthErrors.invalidScope(first);
+  return first === undefined ? undefined : oauthErrors.invalidScope(first);
+}
+
+export function checkScope(params: TokenParameters): void {
+  const err = scopeError(params);
+  if (err !== undefined) throw err;
 }
